@@ -1,0 +1,147 @@
+"""The public entry point: from a scenario file to labelled results. The CLI and notebooks use it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numba
+import numpy as np
+import pandas as pd
+
+from sim import kernels, observations
+from sim.errors import SimError, SimulationError
+from sim.plan import Plan, build
+from sim.results import Results, assemble
+from sim.spec import ModelSpec, ParamsFile, ScenarioFile
+
+DEFAULT_PATHS = 200_000
+DEFAULT_SEED = 20250101
+DEFAULT_KEEP = 20_000
+CHUNK = 1 << 18
+BLOCK = 1024
+
+
+def find_root(path: Path) -> Path:
+    """The project folder: the nearest folder above ``path`` holding models/ and calibration/."""
+    for folder in path.resolve().parents:
+        if (folder / "models").is_dir() and (folder / "calibration").is_dir():
+            return folder
+    raise SimError("cannot find the project folder (one holding models/ and calibration/) above "
+                   "this file; keep scenario files in the project's scenarios/ folder", file=path)
+
+
+def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None
+                ) -> tuple[ScenarioFile, ModelSpec, ParamsFile, pd.DataFrame, dict[str, str]]:
+    """Scenario, model, parameters and observations (as known on ``as_of``), and their hashes."""
+    scenario_path = Path(scenario_path)
+    scenario = ScenarioFile.load(scenario_path)
+    root = find_root(scenario_path)
+    model_path = _resolve(scenario, root / "models", scenario.model, "model")
+    params_name = scenario.params or scenario.region.lower()
+    params_path = _resolve(scenario, root / "calibration" / "params", params_name, "params")
+    model = ModelSpec.load(model_path)
+    params = ParamsFile.load(params_path)
+    if params.model != model.name:
+        raise params.error(("model",), f"was fitted for model {params.model!r}, but the scenario "
+                           f"uses {model.name!r}; run sim calibrate for this model")
+    if as_of is not None and params.as_of is not None and params.as_of > as_of:
+        raise params.error(("as_of",), f"was fitted on data up to {params.as_of}, after --as-of "
+                           f"{as_of}; run sim calibrate --as-of {as_of} first")
+    data_dir = root / "calibration" / "data"
+    obs = observations.as_of(observations.load(data_dir), as_of)
+    files = [scenario_path, model_path, params_path, *sorted(data_dir.glob("*.csv"))]
+    hashes = {_relative(f, root): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    return scenario, model, params, obs, hashes
+
+
+def _resolve(scenario: ScenarioFile, folder: Path, name: str, key: str) -> Path:
+    path = folder / f"{name}.yaml"
+    if "/" in name or "\\" in name or name.startswith(".") or not path.is_file():
+        available = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise scenario.error((key,), f"no file {name}.yaml in {folder}; available: "
+                             f"{', '.join(available) or 'none'}")
+    return path
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def simulate(plan: Plan, *, paths: int, seed: int, keep: int,
+             progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run the kernel over all paths in chunks; returns co-hit counts and the kept paths.
+
+    The result depends on (plan, paths, seed, keep) only: not on the chunk size or thread count.
+    """
+    a = plan.arrays
+    n_s, n_j = len(plan.scenarios), len(plan.targets)
+    cohits = np.zeros((n_s, n_s, n_j + 1), np.int64)
+    kept_parts = []
+    for start in range(0, paths, CHUNK):
+        n = min(CHUNK, paths - start)
+        part, kept, bad = kernels.simulate(
+            np.uint64(seed), start, n, BLOCK, a["theta_hat"], a["theta_chol"], a["shock_chol"],
+            a["df"], a["proc_pct"], a["pin_mean"], a["pin_sd"], a["shift"], a["vol"],
+            a["ind_kind"], a["drivers"], a["ind_start"], a["ind_state"], a["ind_fixed"],
+            a["tgt_ind"], a["tgt_t"], a["tgt_measure"], a["tgt_base_t"], a["tgt_base_value"],
+            a["tgt_cmp"], a["tgt_threshold"], keep)
+        if bad.any():
+            s, m = np.argwhere(bad)[0]
+            raise SimulationError(f"{bad[s, m]} paths of indicator {plan.indicators[m]} became "
+                                  f"non-finite under scenario {plan.scenarios[s]}; check its parameters")
+        cohits += part
+        if kept.shape[-1]:
+            kept_parts.append(kept)
+        if progress:
+            progress(n)
+    return cohits, np.concatenate(kept_parts, axis=-1)
+
+
+def run(scenario_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = DEFAULT_SEED,
+        keep: int = DEFAULT_KEEP, threads: int | None = None, as_of: dt.date | None = None,
+        progress: Callable[[int], None] | None = None) -> Results:
+    """Probability of meeting each target of ``scenario_path`` under each scenario.
+
+    Parameters
+    ----------
+    paths : Monte Carlo paths; the standard error of a probability p is sqrt(p(1-p)/paths).
+    seed : the random numbers are a function of (seed, path index) only.
+    keep : paths stored for quantiles and fan charts (the first ``keep``).
+    threads : numba threads (default: all cores); results do not depend on it.
+    as_of : use only data published by this date.
+    """
+    if paths < 1:
+        raise SimError(f"--paths must be at least 1, got {paths}")
+    if not 0 <= seed < 2**63:
+        raise SimError(f"--seed must be a whole number from 0 to 2**63-1, got {seed}")
+    scenario, model, params, obs, hashes = load_inputs(scenario_path, as_of)
+    plan = build(scenario, model, params, obs)
+    if not plan.targets:
+        raise SimError("no target of this file can be simulated: "
+                       + "; ".join(f"{s.target}: {s.reason}" for s in plan.skipped),
+                       file=scenario.path)
+    if threads is not None:
+        if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+            raise SimError(f"--threads must be from 1 to {numba.config.NUMBA_NUM_THREADS}, got {threads}")
+        numba.set_num_threads(threads)
+    keep = max(1, min(keep, paths))
+    cohits, kept = simulate(plan, paths=paths, seed=seed, keep=keep, progress=progress)
+    attrs = {"seed": seed, "paths": paths, "keep": keep, "as_of": str(as_of or ""),
+             "sim_version": _version(), "inputs": json.dumps(hashes, ensure_ascii=False),
+             "scenario_file": str(scenario.path), "target_year": scenario.year}
+    return Results(assemble(plan, cohits, kept, paths, attrs), plan.skipped)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("sim")
+    except PackageNotFoundError:
+        return "unknown"

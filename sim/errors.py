@@ -1,0 +1,28 @@
+"""Errors meant for people: one line that names the file, the line and the key, and what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SimError(Exception):
+    """Bad input or an impossible request. The CLI prints ``str(err)`` and exits with code 2."""
+
+    def __init__(self, message: str, *, file: str | Path | None = None,
+                 line: int | None = None, key: str | None = None) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.key = key
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "") + ": "
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"
+
+
+class SimulationError(SimError):
+    """A run produced values it cannot honestly report (overflow, NaN)."""

@@ -1,0 +1,264 @@
+r"""Numba kernels: the only place with compiled code. They see arrays and scalars, nothing else.
+
+Random numbers are a pure function of (seed, path index): each path reads its own segment of the
+SplitMix64 sequence, starting at a point hashed from the seed and the path index. Paths can then be
+cut into blocks, chunks and threads in any way and still draw the same numbers, and every scenario
+of a path reuses them (common random numbers).
+
+The model, for latent process :math:`p` on the yearly grid :math:`t = 0..T`:
+
+.. math::
+
+    x_{p,t} - m_{p,t} = \phi_p (x_{p,t-1} - m_{p,t-1}) + \sigma_p v_{p,t} \varepsilon_{p,t},
+    \qquad m_{p,t} = \mu_p + \delta_{p,t},
+
+with :math:`\varepsilon_t = L n_t \sqrt{(\nu - 2) / \chi^2_\nu}` (multivariate Student t with
+correlation :math:`L L^\top` and unit variances), scenario shifts :math:`\delta` and volatility
+multipliers :math:`v`. Each path draws its own :math:`(\mu, \operatorname{atanh}\phi, \log\sigma)`
+from the calibration's sampling distribution. Observed years are pinned.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_PATH_MUL = np.uint64(0xD1B54A32D192ED03)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+GAUSSIAN_DF = 1000.0  # above this, shocks are Gaussian
+
+RATE, LEVEL, SHARE = 0, 1, 2
+VALUE, PCT_CHANGE, DIFFERENCE = 0, 1, 2
+GE, GT, LE, LT = 0, 1, 2, 3
+
+
+@nb.njit(cache=True, inline="always")
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def path_state(seed: np.uint64, path: np.uint64) -> np.uint64:
+    """Start of a path's stream: a hash of (seed, path index)."""
+    return _mix(_mix(seed) ^ (path * _PATH_MUL))
+
+
+@nb.njit(cache=True, inline="always")
+def next_uniform(state: np.ndarray) -> float:
+    """A uniform on the open interval (0, 1); advances ``state[0]``."""
+    state[0] += _GAMMA
+    return ((_mix(state[0]) >> np.uint64(11)) + 0.5) * _TO_UNIT
+
+
+@nb.njit(cache=True)
+def fill_normals(state: np.ndarray, out: np.ndarray) -> None:
+    """Standard normals by the Box-Muller transform, both values of each pair used."""
+    n = out.size
+    i = 0
+    while i < n:
+        u1 = next_uniform(state)
+        u2 = next_uniform(state)
+        r = np.sqrt(-2.0 * np.log(u1))
+        out[i] = r * np.cos(2.0 * np.pi * u2)
+        if i + 1 < n:
+            out[i + 1] = r * np.sin(2.0 * np.pi * u2)
+        i += 2
+
+
+@nb.njit(cache=True)
+def next_gamma(state: np.ndarray, shape: float, normal: np.ndarray) -> float:
+    """Gamma(shape, 1) by Marsaglia and Tsang (2000); ``normal`` is a 1-element scratch array."""
+    boost = 1.0
+    if shape < 1.0:
+        boost = next_uniform(state) ** (1.0 / shape)
+        shape += 1.0
+    d = shape - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    while True:
+        fill_normals(state, normal)
+        z = normal[0]
+        v = 1.0 + c * z
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = next_uniform(state)
+        if np.log(u) < 0.5 * z * z + d - d * v + d * np.log(v):
+            return d * v * boost
+
+
+@nb.njit(cache=True)
+def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, eps: np.ndarray,
+                normals: np.ndarray, scratch: np.ndarray) -> None:
+    """Fill ``eps[t, p]`` with correlated unit-variance Student-t shocks (Gaussian if df is large)."""
+    n_t, n_p = eps.shape
+    fill_normals(state, normals)
+    for t in range(n_t):
+        scale = 1.0
+        if df < GAUSSIAN_DF:
+            scale = np.sqrt((df - 2.0) / (2.0 * next_gamma(state, 0.5 * df, scratch)))
+        for p in range(n_p):
+            acc = 0.0
+            for q in range(p + 1):
+                acc += chol[p, q] * normals[t * n_p + q]
+            eps[t, p] = acc * scale
+
+
+@nb.njit(cache=True, parallel=True)
+def simulate(seed, path_offset, n_paths, block,
+             theta_hat, theta_chol, shock_chol, df, proc_pct,
+             pin_mean, pin_sd, shift, vol,
+             ind_kind, drivers, ind_start, ind_state, ind_fixed,
+             tgt_ind, tgt_t, tgt_measure, tgt_base_t, tgt_base_value, tgt_cmp, tgt_threshold,
+             n_keep):
+    """Simulate ``n_paths`` paths starting at global index ``path_offset`` and reduce as it goes.
+
+    Returns ``cohits[s, r, j]`` (paths meeting target j under both scenarios s and r; j = J is
+    all targets at once), ``kept[s, m, t, i]`` (indicator values of global paths i < n_keep) and
+    ``bad[s, m]`` (paths whose indicator m became non-finite).
+    """
+    n_s, n_p, n_t = shift.shape
+    n_m = ind_kind.size
+    n_j = tgt_ind.size
+    n_blocks = (n_paths + block - 1) // block
+    partial = np.zeros((n_blocks, n_s, n_s, n_j + 1), np.int64)
+    kept = np.full((n_s, n_m, n_t, min(n_paths, max(n_keep - path_offset, 0))), np.nan)
+    bad = np.zeros((n_blocks, n_s, n_m), np.int64)
+    seed64 = np.uint64(seed)
+    n_normals = 4 * n_p + n_t * n_p
+    for b in nb.prange(n_blocks):
+        state = np.zeros(1, np.uint64)
+        normals = np.empty(n_normals + (n_normals & 1))
+        shock_normals = np.empty(n_t * n_p)
+        scratch = np.empty(1)
+        eps = np.empty((n_t, n_p))
+        mu = np.empty(n_p)
+        phi = np.empty(n_p)
+        sigma = np.empty(n_p)
+        x0 = np.empty(n_p)
+        x = np.empty((n_t, n_p))
+        y = np.empty((n_m, n_t))
+        met = np.empty((n_s, n_j + 1), np.bool_)
+        for i in range(b * block, min((b + 1) * block, n_paths)):
+            gpath = path_offset + i
+            state[0] = path_state(seed64, np.uint64(gpath))
+            fill_normals(state, normals)
+            for p in range(n_p):
+                th0 = theta_hat[p, 0]
+                th1 = theta_hat[p, 1]
+                th2 = theta_hat[p, 2]
+                for k in range(3):
+                    z = normals[3 * p + k]
+                    th0 += theta_chol[p, 0, k] * z
+                    th1 += theta_chol[p, 1, k] * z
+                    th2 += theta_chol[p, 2, k] * z
+                mu[p] = th0
+                phi[p] = np.tanh(th1)
+                sigma[p] = np.exp(th2)
+                x0[p] = mu[p] + sigma[p] / np.sqrt(1.0 - phi[p] * phi[p]) * normals[3 * n_p + p]
+            draw_shocks(state, shock_chol, df, eps, shock_normals, scratch)
+            for s in range(n_s):
+                _paths_for_scenario(s, mu, phi, sigma, x0, eps, pin_mean, pin_sd, shift, vol, x)
+                _indicators(x, proc_pct, ind_kind, drivers, ind_start, ind_state, ind_fixed, y)
+                allmet = True
+                for j in range(n_j):
+                    ok = _target_met(y, tgt_ind[j], tgt_t[j], tgt_measure[j], tgt_base_t[j],
+                                     tgt_base_value[j], tgt_cmp[j], tgt_threshold[j])
+                    met[s, j] = ok
+                    allmet = allmet and ok
+                met[s, n_j] = allmet
+                for m in range(n_m):
+                    for t in range(ind_start[m] + 1, n_t):
+                        if not np.isfinite(y[m, t]):
+                            bad[b, s, m] += 1
+                            break
+                    if gpath < n_keep:
+                        for t in range(n_t):
+                            kept[s, m, t, i] = y[m, t]
+            for s in range(n_s):
+                for r in range(n_s):
+                    for j in range(n_j + 1):
+                        if met[s, j] and met[r, j]:
+                            partial[b, s, r, j] += 1
+    return partial.sum(axis=0), kept, bad.sum(axis=0)
+
+
+@nb.njit(cache=True, inline="always")
+def _paths_for_scenario(s, mu, phi, sigma, x0, eps, pin_mean, pin_sd, shift, vol, x):
+    n_t, n_p = x.shape
+    for p in range(n_p):
+        prev = pin_mean[p, 0] if not np.isnan(pin_mean[p, 0]) else x0[p]
+        prev_mean = mu[p] + shift[s, p, 0]
+        x[0, p] = prev
+        for t in range(1, n_t):
+            mean_t = mu[p] + shift[s, p, t]
+            if np.isnan(pin_mean[p, t]):
+                cur = mean_t + phi[p] * (prev - prev_mean) + sigma[p] * vol[s, p, t] * eps[t, p]
+            else:
+                cur = pin_mean[p, t] + pin_sd[p, t] * eps[t, p]
+            x[t, p] = cur
+            prev = cur
+            prev_mean = mean_t
+
+
+@nb.njit(cache=True, inline="always")
+def _indicators(x, proc_pct, ind_kind, drivers, ind_start, ind_state, ind_fixed, y):
+    n_t, n_p = x.shape
+    for m in range(ind_kind.size):
+        kind = ind_kind[m]
+        level = ind_state[m]
+        for t in range(n_t):
+            if t <= ind_start[m]:
+                y[m, t] = ind_fixed[m, t]
+                continue
+            step = 0.0
+            for p in range(n_p):
+                c = drivers[m, p]
+                if c != 0.0:
+                    if kind == RATE or not proc_pct[p]:
+                        step += c * x[t, p]
+                    else:
+                        step += c * np.log1p(x[t, p] / 100.0)
+            if kind == RATE:
+                y[m, t] = step
+            elif kind == LEVEL:
+                level += step
+                y[m, t] = np.exp(level)
+            else:
+                level += step
+                y[m, t] = 100.0 / (1.0 + np.exp(-level))
+
+
+@nb.njit(cache=True, inline="always")
+def _target_met(y, m, t, measure, base_t, base_value, cmp, threshold):
+    v = y[m, t]
+    if measure != VALUE:
+        base = base_value if base_t < 0 else y[m, base_t]
+        v = (v / base - 1.0) * 100.0 if measure == PCT_CHANGE else v - base
+    if cmp == GE:
+        return v >= threshold
+    if cmp == GT:
+        return v > threshold
+    if cmp == LE:
+        return v <= threshold
+    return v < threshold
+
+
+@nb.njit(cache=True, parallel=True)
+def sample_shocks(seed, n_paths, n_t, chol, df):
+    """The shocks ``simulate`` would feed path i, without the rest (for tests and benchmarks):
+    an array (n_paths, n_t, n_p) drawn from each path's own stream."""
+    n_p = chol.shape[0]
+    out = np.empty((n_paths, n_t, n_p))
+    seed64 = np.uint64(seed)
+    for i in nb.prange(n_paths):
+        state = np.zeros(1, np.uint64)
+        state[0] = path_state(seed64, np.uint64(i))
+        normals = np.empty(n_t * n_p)
+        scratch = np.empty(1)
+        draw_shocks(state, chol, df, out[i], normals, scratch)
+    return out

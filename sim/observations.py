@@ -1,0 +1,152 @@
+"""Observed figures with their provenance, read from ``calibration/data/*.csv``.
+
+Each row is one published figure. Loading normalises units (money to 亿元, counts to 家, PPI
+indices to % changes) and refuses impossible values, exact duplicates and conflicting figures.
+``as_of`` keeps only what had been published by a date, each figure as it was known then.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from sim import units
+from sim.errors import SimError
+from sim.yamlio import read_text
+
+COLUMNS = ["region", "indicator", "period", "months", "value", "unit", "qualifier", "published",
+           "source", "clause", "note"]
+QUALIFIERS = {"", "approx", "at_least", "preliminary"}
+KEY = ["region", "indicator", "period", "months"]
+_MONTHS = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+BASE_UNIT = {"money": "亿元", "count": "家", "percent": "%", "pp": "pp"}
+
+
+def load(folder: str | Path) -> pd.DataFrame:
+    """All observations in ``folder``, validated, one row per published figure.
+
+    Columns: the CSV columns (``value`` in the base unit of its dimension, ``unit`` updated), plus
+    ``first_month``, ``last_month``, ``file`` and ``line`` for errors and provenance.
+    """
+    folder = Path(folder)
+    files = sorted(folder.glob("*.csv"))
+    if not files:
+        raise SimError("no observation files (*.csv) found; see calibration/data/README.md", file=folder)
+    frames = [_read(path) for path in files]
+    obs = pd.concat(frames, ignore_index=True)
+    _check_duplicates(obs)
+    return obs
+
+
+def _read(path: Path) -> pd.DataFrame:
+    reader = csv.reader(io.StringIO(read_text(path, max_bytes=20_000_000)))
+    header = next(reader)
+    if header != COLUMNS:
+        missing = [c for c in COLUMNS if c not in header]
+        extra = [c for c in header if c not in COLUMNS]
+        raise SimError(f"the header must be {','.join(COLUMNS)}"
+                       + (f"; missing {', '.join(missing)}" if missing else "")
+                       + (f"; unknown {', '.join(extra)}" if extra else ""), file=path, line=1)
+    rows = []
+    for fields in reader:
+        if not any(f.strip() for f in fields):
+            continue
+        line = reader.line_num
+        if len(fields) != len(COLUMNS):
+            raise SimError(f"has {len(fields)} fields, the header has {len(COLUMNS)} (a comma in an "
+                           "unquoted text?)", file=path, line=line)
+        rows.append(_row(dict(zip(COLUMNS, (f.strip() for f in fields), strict=False)), path, line))
+    return pd.DataFrame(rows, columns=[*COLUMNS, "first_month", "last_month", "file", "line"])
+
+
+def _row(raw: dict, path: Path, line: int) -> dict:
+    def bad(key: str, message: str) -> SimError:
+        return SimError(message, file=path, line=line, key=key)
+
+    for key in ("region", "indicator", "period", "months", "value", "unit", "published", "source",
+                "clause"):
+        if not raw[key]:
+            raise bad(key, "is empty; every figure needs it (see calibration/data/README.md)")
+    if not _NAME.match(raw["indicator"]):
+        raise bad("indicator", f"{raw['indicator']!r} is not a snake_case indicator name")
+    try:
+        period = int(raw["period"])
+    except ValueError:
+        raise bad("period", f"{raw['period']!r} is not a year (YYYY)") from None
+    if not 1949 <= period <= 2200:
+        raise bad("period", f"{period} is not a plausible year")
+    match = _MONTHS.match(raw["months"])
+    first, last = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not (match and 1 <= first <= last <= 12):
+        raise bad("months", f"{raw['months']!r} is not a month span like 1-12, 1-11 or 11-11")
+    try:
+        value = float(raw["value"])
+    except ValueError:
+        raise bad("value", f"{raw['value']!r} is not a number") from None
+    if not math.isfinite(value):
+        raise bad("value", "must be a finite number")
+    unit = raw["unit"]
+    if unit not in units.UNITS:
+        raise bad("unit", f"unknown unit {unit!r}; use one of {', '.join(units.UNITS)}")
+    if raw["qualifier"] not in QUALIFIERS:
+        raise bad("qualifier", f"{raw['qualifier']!r} is not one of {', '.join(sorted(QUALIFIERS - {''}))} "
+                  "(or empty)")
+    try:
+        published = dt.date.fromisoformat(raw["published"])
+    except ValueError:
+        raise bad("published", f"{raw['published']!r} is not a date YYYY-MM-DD") from None
+    if published < dt.date(period, first, 1):
+        raise bad("published", f"{published} is before the period it reports on")
+    dim = units.dimension(unit)
+    if dim == "index":
+        value, unit, dim = value - 100.0, "%", "percent"
+    else:
+        value, unit = units.convert(value, unit, BASE_UNIT[dim]), BASE_UNIT[dim]
+    if dim in ("money", "count") and value < 0:
+        raise bad("value", f"a {dim} cannot be negative")
+    if dim == "percent" and value <= -100:
+        raise bad("value", "a change of -100% or less is impossible")
+    if dim == "percent" and raw["indicator"].endswith("_share") and not 0 < value < 100:
+        raise bad("value", "a share lies between 0 and 100%")
+    return {**raw, "period": period, "value": value, "unit": unit, "published": published,
+            "first_month": first, "last_month": last, "file": str(path), "line": line}
+
+
+def _check_duplicates(obs: pd.DataFrame) -> None:
+    """Same key and source twice is a copy; two values published on one date is a conflict."""
+    for _, group in obs.groupby(KEY, sort=False):
+        if len(group) < 2:
+            continue
+        rows = group.to_dict("records")
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                same_value = math.isclose(a["value"], b["value"], rel_tol=1e-9, abs_tol=1e-12)
+                where = f"{Path(a['file']).name}:{a['line']}"
+                if a["source"] == b["source"] and same_value:
+                    raise SimError(f"duplicate of {where}; delete one", file=b["file"], line=b["line"])
+                if a["published"] == b["published"] and not same_value:
+                    raise SimError(f"conflicts with {where} ({a['value']:g} vs {b['value']:g}, both "
+                                   f"published {a['published']}); check the sources and keep the right "
+                                   "one, or give a revision its later date", file=b["file"], line=b["line"])
+
+
+def as_of(obs: pd.DataFrame, date: dt.date | None) -> pd.DataFrame:
+    """What was known on ``date``: rows published by then, the latest value of each key."""
+    known = obs if date is None else obs[obs["published"] <= date]
+    known = known.sort_values([*KEY, "published"], kind="stable")
+    return known.groupby(KEY, sort=False).tail(1).reset_index(drop=True)
+
+
+def series(obs: pd.DataFrame, region: str, indicator: str, *, full_year: bool = True) -> pd.Series:
+    """Yearly values of one indicator for one region, indexed by year (full years by default)."""
+    sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator)]
+    if full_year:
+        sel = sel[(sel["first_month"] == 1) & (sel["last_month"] == 12)]
+    return sel.set_index("period")["value"].sort_index()

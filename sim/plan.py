@@ -1,0 +1,306 @@
+"""From validated inputs to the flat arrays the kernel reads.
+
+Everything that needs Python objects happens here: resolving names, reading the base-year state
+from the observations, converting target units, compiling 'about' into a comparison, and deciding
+which targets cannot be simulated (and saying why) instead of dropping them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim import kernels, units
+from sim.observations import series
+from sim.spec import IndicatorSpec, ModelSpec, ParamsFile, ScenarioFile, Shift, TargetSpec
+
+# 左右: targets are set on a half-point grid (6%, 6.5%, 7% …), so "6.5%左右" is met by anything
+# closer to 6.5 than to the step below: a tolerance of 0.25 in the target's unit for % and
+# percentage points. Levels are rarely "about"; for them 1% of the value.
+ABOUT_TOLERANCE = {"percent": 0.25, "pp": 0.25}
+ABOUT_TOLERANCE_RELATIVE = 0.01
+NATIONAL = "China"
+_CMP = {">=": kernels.GE, ">": kernels.GT, "<=": kernels.LE, "<": kernels.LT}
+_MEASURE = {"level": kernels.VALUE, "growth": kernels.PCT_CHANGE,
+            "change_since": kernels.PCT_CHANGE, "difference_since": kernels.DIFFERENCE}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A target that cannot be simulated, and why."""
+
+    target: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    """Everything one run needs, as arrays, plus the labels to put the results back together."""
+
+    region: str
+    years: list[int]
+    processes: list[str]
+    indicators: list[str]
+    scenarios: list[str]
+    weights: np.ndarray
+    targets: list[str]
+    target_info: pd.DataFrame
+    skipped: list[Skipped]
+    arrays: dict[str, np.ndarray | float] = field(repr=False)
+
+
+def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame) -> Plan:
+    """Lay out a run of ``scenario`` on the observations ``obs`` (already cut to the vintage)."""
+    scenario.check_against(model)
+    region = scenario.region
+    used = list(dict.fromkeys(t.indicator for t in scenario.targets.values()))
+    histories = {name: _history(model.indicators[name], name, region, obs) for name in used}
+    skipped: list[Skipped] = []
+    live: dict[str, TargetSpec] = {}
+    for tid, target in scenario.targets.items():
+        reason = _why_not(target, model.indicators[target.indicator], histories[target.indicator], region)
+        if reason:
+            skipped.append(Skipped(tid, reason))
+        else:
+            live[tid] = target
+    indicators = list(dict.fromkeys(t.indicator for t in live.values()))
+    procs = list(dict.fromkeys(p for name in indicators for p in model.indicators[name].drivers))
+    if not live:
+        return Plan(region, [], procs, indicators, list(scenario.scenarios), _weights(scenario), [],
+                    pd.DataFrame(), skipped, {})
+    starts = {name: max(histories[name].values.index) for name in indicators}
+    first = min(min(starts.values()), *(t.year for t in live.values()))
+    last = max(t.year for t in live.values())
+    years = list(range(first, last + 1))
+
+    arrays: dict = {}
+    arrays.update(_process_arrays(procs, model, params, region, obs, years))
+    arrays.update(_scenario_arrays(scenario, procs, years, scenario.year))
+    arrays.update(_indicator_arrays(indicators, model, procs, histories, years))
+    info = []
+    tgt = {k: [] for k in ("ind", "t", "measure", "base_t", "base_value", "cmp", "threshold")}
+    for tid, target in live.items():
+        ind = model.indicators[target.indicator]
+        hist = histories[target.indicator]
+        m = indicators.index(target.indicator)
+        value = _in_model_unit(target, ind)
+        scale = target.value / value if value else 1.0  # model unit -> the target's unit
+        cmp, threshold = _comparison(target, ind, value)
+        base_year = {"growth": target.year - 1}.get(target.measure, target.base_year)
+        base_t, base_value = -1, math.nan
+        if base_year is not None:
+            if base_year >= first:
+                base_t = base_year - first
+            else:
+                base_value = hist.values[base_year]
+        tgt["ind"].append(m)
+        tgt["t"].append(target.year - first)
+        tgt["measure"].append(_MEASURE[target.measure])
+        tgt["base_t"].append(base_t)
+        tgt["base_value"].append(base_value)
+        tgt["cmp"].append(_CMP[cmp])
+        tgt["threshold"].append(threshold)
+        info.append({"target": tid, "indicator": target.indicator, "year": target.year,
+                     "measure": target.measure, "base_year": target.base_year,
+                     "comparator": target.comparator, "value": target.value, "unit": target.unit,
+                     "tolerance": _tolerance(target) if target.comparator == "about" else None,
+                     "modality": target.modality or "", "name_zh": target.name_zh,
+                     "name_en": target.name_en, "clause": target.clause, "source": target.source,
+                     "last_year": starts[target.indicator],
+                     "last_value": _observed_measure(target, hist, starts[target.indicator]) * scale,
+                     "scale": scale})
+    for key, values in tgt.items():
+        dtype = np.float64 if key in ("base_value", "threshold") else np.int64
+        arrays[f"tgt_{key}"] = np.asarray(values, dtype=dtype)
+    return Plan(region, years, procs, indicators, list(scenario.scenarios), _weights(scenario),
+                list(live), pd.DataFrame(info).set_index("target"), skipped, arrays)
+
+
+@dataclass(frozen=True)
+class _History:
+    """Observed (or chained) values of an indicator by year, in the model's unit; ``scaled`` is
+    False for a level known only through its changes (normalised to 1 in its last year)."""
+
+    values: pd.Series
+    scaled: bool
+    data_name: str
+
+
+def _history(ind: IndicatorSpec, name: str, region: str, obs: pd.DataFrame) -> _History:
+    data_name = ind.data or name
+    levels = series(obs, region, data_name)
+    if ind.kind != "level":
+        return _History(levels, True, data_name)
+    growth = series(obs, region, ind.growth_data) if ind.growth_data else pd.Series(dtype=float)
+    if levels.empty:
+        if growth.empty:
+            return _History(levels, True, data_name)
+        # Known only up to scale: chain the latest run of consecutive changes back from 1.
+        end = int(growth.index.max())
+        values = {end: 1.0}
+        year = end
+        while year in growth.index:
+            values[year - 1] = values[year] / (1 + growth[year] / 100)
+            year -= 1
+        return _History(pd.Series(values).sort_index(), False, data_name)
+    values = levels.to_dict()
+    year = int(levels.index.max())
+    while year + 1 in growth.index:  # extend the last level with later published changes
+        values[year + 1] = values[year] * (1 + growth[year + 1] / 100)
+        year += 1
+    return _History(pd.Series(values).sort_index(), True, data_name)
+
+
+def _why_not(target: TargetSpec, ind: IndicatorSpec, hist: _History, region: str) -> str | None:
+    if hist.values.empty:
+        extra = f" or {ind.growth_data}" if ind.growth_data else ""
+        return f"no observation of {hist.data_name}{extra} for {region} in calibration/data"
+    if target.measure == "level" and not hist.scaled:
+        return (f"{hist.data_name} for {region} is known only through its yearly changes; a level "
+                "target needs one observed level")
+    start = int(hist.values.index.max())
+    base = {"growth": target.year - 1}.get(target.measure, target.base_year)
+    if base is not None and base <= start and base not in hist.values.index:
+        return f"no observation of {hist.data_name} for {region} in {base}, the target's base year"
+    if target.year <= start and target.year not in hist.values.index:
+        return f"no observation of {hist.data_name} for {region} in {target.year}"
+    return None
+
+
+def _weights(scenario: ScenarioFile) -> np.ndarray:
+    return np.array([s.weight for s in scenario.scenarios.values()])
+
+
+def _process_arrays(procs: list[str], model: ModelSpec, params: ParamsFile, region: str,
+                    obs: pd.DataFrame, years: list[int]) -> dict:
+    n_p, n_t = len(procs), len(years)
+    theta_hat = np.zeros((n_p, 3))
+    theta_chol = np.zeros((n_p, 3, 3))
+    pin_mean = np.full((n_p, n_t), np.nan)
+    for p, name in enumerate(procs):
+        est = params.processes.get(name)
+        if est is None:
+            raise params.error(("processes",), f"has no parameters for process {name!r}, which the "
+                               "scenario's targets need; run sim calibrate or add them")
+        phi, sigma = est.phi.value, est.sigma.value
+        theta_hat[p] = est.mean.value, math.atanh(phi), math.log(sigma)
+        if est.covariance is not None:
+            try:
+                theta_chol[p] = np.linalg.cholesky(np.asarray(est.covariance))
+            except np.linalg.LinAlgError:
+                raise params.error(("processes", name, "covariance"),
+                                   "is not positive definite") from None
+        else:  # delta method: se(atanh phi) = se(phi) / (1 - phi^2), se(log sigma) = se(sigma) / sigma
+            theta_chol[p] = np.diag([est.mean.std_error, est.phi.std_error / (1 - phi**2),
+                                     est.sigma.std_error / sigma])
+        observed = series(obs, NATIONAL if model.processes[name].scope == "national" else region, name)
+        for t, year in enumerate(years):
+            if year in observed.index:
+                pin_mean[p, t] = observed[year]
+    corr = np.eye(n_p)
+    for a, row in params.shocks.correlation.items():
+        for b, r in row.items():
+            if a in procs and b in procs:
+                i, j = procs.index(a), procs.index(b)
+                corr[i, j] = corr[j, i] = r
+    try:
+        shock_chol = np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError:
+        raise params.error(("shocks", "correlation"), "the correlation matrix is not positive "
+                           "definite; check the pairs for contradictions") from None
+    proc_pct = np.array([model.processes[name].unit == "%" for name in procs])
+    return {"theta_hat": theta_hat, "theta_chol": theta_chol, "shock_chol": shock_chol,
+            "df": float(params.shocks.df.value), "proc_pct": proc_pct,
+            "pin_mean": pin_mean, "pin_sd": np.zeros((n_p, n_t))}
+
+
+def _scenario_arrays(scenario: ScenarioFile, procs: list[str], years: list[int], default_from: int
+                     ) -> dict:
+    """Shifts and volatility multipliers by scenario, process and year; they start in the
+    scenario's own year unless the file says ``from``."""
+    n_s, n_p, n_t = len(scenario.scenarios), len(procs), len(years)
+    shift = np.zeros((n_s, n_p, n_t))
+    vol = np.ones((n_s, n_p, n_t))
+    for s, spec in enumerate(scenario.scenarios.values()):
+        for name, how in spec.shift.items():
+            if name in procs:
+                by, start = (how.by, how.from_year) if isinstance(how, Shift) else (how, None)
+                start = default_from if start is None else start
+                for t, year in enumerate(years):
+                    if t > 0 and year >= start:
+                        shift[s, procs.index(name), t] = by
+        for name, scale in spec.volatility.items():
+            if name in procs:
+                for t, year in enumerate(years):
+                    if t > 0 and year >= default_from:
+                        vol[s, procs.index(name), t] = scale
+    return {"shift": shift, "vol": vol}
+
+
+def _indicator_arrays(indicators: list[str], model: ModelSpec, procs: list[str],
+                      histories: dict[str, _History], years: list[int]) -> dict:
+    n_m, n_t = len(indicators), len(years)
+    kinds = {"rate": kernels.RATE, "level": kernels.LEVEL, "share": kernels.SHARE}
+    ind_kind = np.zeros(n_m, np.int64)
+    drivers = np.zeros((n_m, len(procs)))
+    ind_start = np.full(n_m, -1, np.int64)
+    ind_state = np.zeros(n_m)
+    ind_fixed = np.full((n_m, n_t), np.nan)
+    for m, name in enumerate(indicators):
+        ind = model.indicators[name]
+        ind_kind[m] = kinds[ind.kind]
+        for proc, coef in ind.drivers.items():
+            drivers[m, procs.index(proc)] = coef
+        if ind.kind == "rate":
+            continue  # computed from its (pinned) processes in every year
+        hist = histories[name].values
+        last = int(hist.index.max())
+        ind_start[m] = last - years[0]
+        for t, year in enumerate(years):
+            if year <= last and year in hist.index:
+                ind_fixed[m, t] = hist[year]
+        level = hist[last]
+        ind_state[m] = math.log(level) if ind.kind == "level" else math.log(level / (100 - level))
+    return {"ind_kind": ind_kind, "drivers": drivers, "ind_start": ind_start,
+            "ind_state": ind_state, "ind_fixed": ind_fixed}
+
+
+def _in_model_unit(target: TargetSpec, ind: IndicatorSpec) -> float:
+    if target.measure == "level" and ind.kind == "level":
+        return units.convert(target.value, target.unit, ind.unit)
+    return target.value
+
+
+def _tolerance(target: TargetSpec) -> float:
+    if target.tolerance is not None:
+        return target.tolerance
+    dim = units.dimension(target.unit)
+    return ABOUT_TOLERANCE.get(dim, abs(target.value) * ABOUT_TOLERANCE_RELATIVE)
+
+
+def _comparison(target: TargetSpec, ind: IndicatorSpec, value: float) -> tuple[str, float]:
+    """'about' is met by anything within the tolerance or better, in the indicator's good direction."""
+    if target.comparator != "about":
+        return target.comparator, value
+    tol = _tolerance(target)
+    if target.measure == "level" and ind.kind == "level":
+        tol = units.convert(tol, target.unit, ind.unit)
+    return (">=", value - tol) if ind.better == "higher" else ("<=", value + tol)
+
+
+def _observed_measure(target: TargetSpec, hist: _History, year: int) -> float:
+    """The target's measure in the indicator's last observed year (NaN when it cannot be formed)."""
+    values = hist.values
+    if year not in values.index:
+        return math.nan
+    base = {"growth": year - 1}.get(target.measure, target.base_year)
+    if target.measure == "level":
+        return values[year] if hist.scaled else math.nan
+    if base not in values.index or base >= year:
+        return math.nan
+    if target.measure == "difference_since":
+        return values[year] - values[base]
+    return (values[year] / values[base] - 1) * 100

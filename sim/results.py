@@ -1,0 +1,170 @@
+"""What a run produced, labelled: probabilities with their Monte Carlo errors, and quantiles.
+
+``Results.data`` is an xarray Dataset:
+
+- ``probability``, ``std_error`` (scenario, target): scenario runs over the scenario names and
+  ``weighted`` (the mixture with the scenario weights); target over the target ids and ``all``
+  (every target met at once, on the same path).
+- ``measure_quantile`` (scenario, target, quantile): the target's measure in its year.
+- ``indicator_quantile`` (scenario, indicator, year, quantile): for fan charts.
+
+Quantiles come from the first ``keep`` paths, which are stored; probabilities from all paths.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim.plan import Plan, Skipped
+
+QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+WEIGHTED, ALL = "weighted", "all"
+
+
+class Results:
+    """Probabilities, quantiles and the provenance of one run."""
+
+    def __init__(self, data: xr.Dataset, skipped: list[Skipped]) -> None:
+        self.data = data
+        self.skipped = skipped
+
+    @property
+    def probabilities(self) -> pd.DataFrame:
+        """P(met) and its standard error, one row per scenario x target."""
+        return self.data[["probability", "std_error"]].to_dataframe()
+
+    def to_records(self) -> list[dict]:
+        """One record per region x indicator x period x scenario (the --json schema)."""
+        d = self.data
+        records = []
+        for target in d["target"].values:
+            info = d.sel(target=target)
+            for scenario in d["scenario"].values:
+                cell = info.sel(scenario=scenario)
+                rec = {
+                    "region": d.attrs["region"],
+                    "indicator": str(info["indicator"].item()),
+                    "period": int(info["year"].item()),
+                    "target": str(target),
+                    "measure": str(info["measure"].item()),
+                    "base_year": _int_or_none(info["base_year"].item()),
+                    "comparator": str(info["comparator"].item()),
+                    "value": _float_or_none(info["value"].item()),
+                    "unit": str(info["unit"].item()),
+                    "scenario": str(scenario),
+                    "probability": _round(cell["probability"].item()),
+                    "std_error": _round(cell["std_error"].item()),
+                }
+                if target != ALL:
+                    q = cell["measure_quantile"]
+                    rec.update({"median": _round(q.sel(quantile=0.5).item()),
+                                "p10": _round(q.sel(quantile=0.1).item()),
+                                "p90": _round(q.sel(quantile=0.9).item())})
+                records.append(rec)
+        return records
+
+    def to_json(self) -> str:
+        """The records, the skipped targets and the run's provenance, as JSON."""
+        return json.dumps({"run": self.provenance(), "results": self.to_records(),
+                           "skipped": [{"target": s.target, "reason": s.reason} for s in self.skipped]},
+                          ensure_ascii=False, indent=1)
+
+    def provenance(self) -> dict:
+        a = self.data.attrs
+        return {"region": a["region"], "seed": a["seed"], "paths": a["paths"], "keep": a["keep"],
+                "as_of": a["as_of"] or None, "sim_version": a["sim_version"],
+                "inputs": json.loads(a["inputs"])}
+
+
+def assemble(plan: Plan, cohits: np.ndarray, kept: np.ndarray, n_paths: int, attrs: dict) -> xr.Dataset:
+    """Turn the kernel's counts and kept paths into the labelled dataset."""
+    n_s = len(plan.scenarios)
+    w = plan.weights
+    p_s = np.diagonal(cohits, axis1=0, axis2=1).T / n_paths  # (scenario, target+all)
+    p_w = w @ p_s
+    # Var of the per-path weighted hit sum(w_s h_s), from the co-hit counts of every scenario pair.
+    second = np.einsum("s,r,srj->j", w, w, cohits) / n_paths
+    se_s = np.sqrt(p_s * (1 - p_s) / n_paths)
+    se_w = np.sqrt(np.maximum(second - p_w**2, 0) / n_paths)
+    prob = np.vstack([p_s, p_w])
+    se = np.vstack([se_s, se_w])
+    scen = [*plan.scenarios, WEIGHTED]
+    targets = [*plan.targets, ALL]
+    measures = _measures(plan, kept) * plan.target_info["scale"].to_numpy()[None, :, None]
+    mq = np.stack([np.quantile(measures[s], QUANTILES, axis=-1).T for s in range(n_s)])
+    mq_w = _weighted_quantiles(measures, w)
+    nan_all = np.full((1, len(QUANTILES)), np.nan)
+    measure_q = np.concatenate([mq, mq_w[None]], axis=0)
+    measure_q = np.concatenate([measure_q, np.broadcast_to(nan_all, (n_s + 1, 1, len(QUANTILES)))], axis=1)
+    ind_q = np.stack([np.quantile(kept[s], QUANTILES, axis=-1) for s in range(n_s)])  # (s, q, m, t)
+    ind_q = np.moveaxis(ind_q, 1, -1)
+    ind_q_w = _weighted_quantiles(kept, w)  # (m, t, q)
+    ind_q = np.concatenate([ind_q, ind_q_w[None]], axis=0)
+    info = plan.target_info.reindex(targets)
+    ds = xr.Dataset(
+        {"probability": (("scenario", "target"), prob),
+         "std_error": (("scenario", "target"), se),
+         "measure_quantile": (("scenario", "target", "quantile"), measure_q),
+         "indicator_quantile": (("scenario", "indicator", "year", "quantile"), ind_q),
+         "weight": (("scenario",), np.append(w, np.nan))},
+        coords={"scenario": scen, "target": targets, "indicator": plan.indicators,
+                "year": plan.years, "quantile": list(QUANTILES)},
+        attrs={**attrs, "region": plan.region},
+    )
+    for col in ("name_zh", "name_en", "measure", "comparator", "unit", "modality", "clause", "source"):
+        ds.coords[col] = ("target", info[col].fillna("").astype(str).to_numpy())
+    ds.coords["name_zh"].values[-1] = "全部目标同时实现"
+    ds.coords["name_en"].values[-1] = "all targets met together"
+    ds.coords["indicator"] = plan.indicators
+    ds = ds.assign_coords(
+        {"indicator_of": ("target", info["indicator"].fillna(ALL).astype(str).to_numpy()),
+         "year_of": ("target", info["year"].fillna(max(plan.years)).astype(int).to_numpy()),
+         "base_year": ("target", info["base_year"].astype(float).to_numpy()),
+         "value": ("target", info["value"].astype(float).to_numpy()),
+         "last_year": ("target", info["last_year"].astype(float).to_numpy()),
+         "last_value": ("target", info["last_value"].astype(float).to_numpy())})
+    return ds.rename({"indicator_of": "target_indicator", "year_of": "target_year"})
+
+
+def _measures(plan: Plan, kept: np.ndarray) -> np.ndarray:
+    """Each target's measure on each kept path: (scenario, target, path)."""
+    a = plan.arrays
+    out = np.empty((kept.shape[0], len(plan.targets), kept.shape[-1]))
+    for j in range(len(plan.targets)):
+        v = kept[:, a["tgt_ind"][j], a["tgt_t"][j], :]
+        measure, base_t = a["tgt_measure"][j], a["tgt_base_t"][j]
+        if measure != 0:
+            base = a["tgt_base_value"][j] if base_t < 0 else kept[:, a["tgt_ind"][j], base_t, :]
+            v = (v / base - 1) * 100 if measure == 1 else v - base
+        out[:, j, :] = v
+    return out
+
+
+def _weighted_quantiles(samples: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Quantiles of the scenario mixture: ``samples`` is (scenario, ..., path); returns (..., q)."""
+    n_s, n = samples.shape[0], samples.shape[-1]
+    pooled = np.moveaxis(samples, 0, -2).reshape(*samples.shape[1:-1], n_s * n)
+    w = np.repeat(weights / n, n)
+    order = np.argsort(pooled, axis=-1, kind="stable")
+    sorted_vals = np.take_along_axis(pooled, order, axis=-1)
+    cum = np.cumsum(w[order], axis=-1)
+    cum = cum / cum[..., -1:]
+    idx = np.stack([np.argmax(cum >= q, axis=-1) for q in QUANTILES], axis=-1)
+    return np.take_along_axis(sorted_vals, idx, axis=-1)
+
+
+def _round(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
+
+
+def _float_or_none(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else float(x)
+
+
+def _int_or_none(x: float) -> int | None:
+    return None if x is None or math.isnan(x) else int(x)

@@ -1,0 +1,279 @@
+"""The three hand-edited inputs, validated: model files, parameter files and scenario files.
+
+Each loader returns a pydantic object that also remembers its path and the line of every key, so
+that checks made later (a target naming an indicator the model lacks) still point at a line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from sim import units
+from sim.errors import SimError
+from sim.yamlio import Lines, error_at, load_yaml, validate
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Year = Annotated[int, Field(ge=1949, le=2200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _File(_Strict):
+    """A loaded input file: knows where it came from, to point errors at lines."""
+
+    _path: Path = PrivateAttr(default=Path("<memory>"))
+    _lines: Lines = PrivateAttr(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def error(self, loc: tuple, message: str) -> SimError:
+        """An error at key path ``loc`` of this file."""
+        return error_at(self._path, self._lines, loc, message)
+
+    @classmethod
+    def load(cls, path: str | Path):  # noqa: ANN206 - returns cls
+        path = Path(path)
+        data, lines = load_yaml(path)
+        if not isinstance(data, dict):
+            raise SimError("the file must be a mapping of keys to values", file=path, line=1)
+        obj = validate(cls, data, lines, path)
+        obj._path, obj._lines = path, lines
+        return obj
+
+
+# --- models/<model>.yaml -------------------------------------------------------------------------
+
+class ProcessSpec(_Strict):
+    """A latent AR(1) process. Its unit says how a level compounds it: '%' as a factor (1 + x/100),
+    'log' and 'logit' as an increment of the log or logit."""
+
+    name_zh: Text
+    name_en: Text
+    unit: Literal["%", "log", "logit"]
+    scope: Literal["regional", "national"] = Field(
+        default="regional", description="national: observed in the data under region China")
+    description: str = ""
+
+
+class IndicatorSpec(_Strict):
+    """What a target is about. rate: a weighted sum of processes; level: compounds its drivers;
+    share (in %): its logit moves by its drivers."""
+
+    name_zh: Text
+    name_en: Text
+    kind: Literal["rate", "level", "share"]
+    unit: str | None = Field(default=None, description="None for a level known only up to scale")
+    better: Literal["higher", "lower"] = "higher"
+    drivers: dict[Name, Finite] = Field(min_length=1)
+    data: Name | None = Field(default=None, description="name in calibration/data; default: same")
+    growth_data: Name | None = Field(default=None, description="its yearly % change in the data")
+    description: str = ""
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str | None) -> str | None:
+        if unit is not None and unit not in units.UNITS:
+            raise ValueError(f"unknown unit {unit!r}; known: {', '.join(units.UNITS)}")
+        return unit
+
+
+class ModelSpec(_File):
+    name: Name
+    description: str = ""
+    processes: dict[Name, ProcessSpec] = Field(min_length=1)
+    indicators: dict[Name, IndicatorSpec] = Field(min_length=1)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModelSpec:
+        model = super().load(path)
+        for name, ind in model.indicators.items():
+            for proc in ind.drivers:
+                if proc not in model.processes:
+                    raise model.error(("indicators", name, "drivers", proc),
+                                      f"no process named {proc!r}; processes: {', '.join(model.processes)}")
+            if ind.kind == "share" and ind.unit != "%":
+                raise model.error(("indicators", name, "unit"), "a share is in '%'")
+        return model
+
+
+# --- calibration/params/<region>.yaml ------------------------------------------------------------
+
+class Estimate(_Strict):
+    """A number with its uncertainty and where it comes from."""
+
+    value: Finite
+    std_error: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    source: Text
+
+
+class ProcessParams(_Strict):
+    mean: Estimate
+    phi: Estimate
+    sigma: Estimate
+    covariance: list[list[Finite]] | None = Field(
+        default=None, description="3x3 sampling covariance of (mean, atanh(phi), log(sigma))")
+    sample: str | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _domain(self) -> ProcessParams:
+        if not -1 < self.phi.value < 1:
+            raise ValueError("phi must lie strictly between -1 and 1 (a stationary AR(1)); "
+                             f"got {self.phi.value}")
+        if self.sigma.value <= 0:
+            raise ValueError(f"sigma must be positive; got {self.sigma.value}")
+        if self.covariance is not None and (len(self.covariance) != 3
+                                            or any(len(row) != 3 for row in self.covariance)):
+            raise ValueError("covariance must be a 3x3 matrix")
+        return self
+
+
+class Shocks(_Strict):
+    df: Estimate = Field(description="Student-t degrees of freedom; a value above 1000 means Gaussian")
+    correlation: dict[Name, dict[Name, Finite]] = Field(default_factory=dict)
+    source: str = ""
+
+    @field_validator("df")
+    @classmethod
+    def _df(cls, df: Estimate) -> Estimate:
+        if df.value <= 2:
+            raise ValueError(f"df must exceed 2 for the shocks to have a variance; got {df.value}")
+        return df
+
+
+class ParamsFile(_File):
+    region: Text
+    model: Name
+    method: Text
+    as_of: dt.date | None = None
+    shocks: Shocks
+    processes: dict[Name, ProcessParams] = Field(min_length=1)
+    note: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path) -> ParamsFile:
+        params = super().load(path)
+        for a, row in params.shocks.correlation.items():
+            for b, r in row.items():
+                if not -1 < r < 1 or a == b:
+                    raise params.error(("shocks", "correlation", a, b),
+                                       "a correlation between two different processes lies in (-1, 1)")
+        return params
+
+
+# --- scenarios/<region>-<year>.yaml --------------------------------------------------------------
+
+class TargetSpec(_Strict):
+    """One published target. measure: the indicator itself ('level'), its change on the previous
+    year in % ('growth'), its change since base_year in % ('change_since') or in percentage points
+    ('difference_since')."""
+
+    name_zh: Text
+    name_en: Text
+    indicator: Name
+    year: Year
+    measure: Literal["level", "growth", "change_since", "difference_since"] = "level"
+    base_year: Year | None = None
+    comparator: Literal[">=", ">", "<=", "<", "about"]
+    value: Finite
+    unit: str
+    tolerance: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    modality: Literal["力争", "争取", "努力"] | None = None
+    clause: Text
+    source: Text
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TargetSpec:
+        if self.unit not in units.UNITS:
+            raise ValueError(f"unknown unit {self.unit!r}; known: {', '.join(units.UNITS)}")
+        since = self.measure in ("change_since", "difference_since")
+        if since and self.base_year is None:
+            raise ValueError(f"measure {self.measure!r} needs base_year")
+        if since and self.base_year >= self.year:
+            raise ValueError("base_year must come before year")
+        if not since and self.base_year is not None:
+            raise ValueError(f"base_year is only for change_since and difference_since, not {self.measure!r}")
+        if self.tolerance is not None and self.comparator != "about":
+            raise ValueError("tolerance is only for comparator 'about'")
+        return self
+
+
+class Shift(_Strict):
+    by: Finite
+    from_year: Year | None = Field(default=None, alias="from")
+
+
+class ScenarioSpec(_Strict):
+    """Assumptions on top of the calibrated processes: mean shifts in percentage points (or the
+    process's own unit) from a year on, and volatility multipliers."""
+
+    weight: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    description: str = ""
+    shift: dict[Name, Finite | Shift] = Field(default_factory=dict)
+    volatility: dict[Name, Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]] = Field(
+        default_factory=dict)
+
+
+class ScenarioFile(_File):
+    region: Text
+    year: Year
+    model: Text
+    params: Text | None = None
+    title: str = ""
+    targets: dict[Name, TargetSpec] = Field(min_length=1)
+    scenarios: dict[Name, ScenarioSpec] = Field(min_length=1)
+
+    @field_validator("scenarios")
+    @classmethod
+    def _weights(cls, scenarios: dict[str, ScenarioSpec]) -> dict[str, ScenarioSpec]:
+        total = sum(s.weight for s in scenarios.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise ValueError(f"the scenario weights add up to {total:g}; make them add up to 1")
+        reserved = {"weighted", "all"} & set(scenarios)
+        if reserved:
+            raise ValueError(f"{reserved.pop()!r} is a reserved name; call the scenario something else")
+        return scenarios
+
+    def check_against(self, model: ModelSpec) -> None:
+        """Every name the scenario uses must exist in the model, with a compatible unit."""
+        for name, target in self.targets.items():
+            ind = model.indicators.get(target.indicator)
+            if ind is None:
+                raise self.error(("targets", name, "indicator"),
+                                 f"the model {model.name!r} has no indicator {target.indicator!r}; "
+                                 f"it has: {', '.join(model.indicators)}")
+            wanted = _target_dimension(ind, target.measure)
+            if units.dimension(target.unit) != wanted:
+                raise self.error(("targets", name, "unit"),
+                                 f"{target.measure} of {target.indicator} is measured in {wanted}, "
+                                 f"not {target.unit!r}")
+        for sname, scen in self.scenarios.items():
+            for field in ("shift", "volatility"):
+                for proc in getattr(scen, field):
+                    if proc not in model.processes:
+                        raise self.error(("scenarios", sname, field, proc),
+                                         f"no process {proc!r} in model {model.name!r}; "
+                                         f"processes: {', '.join(model.processes)}")
+
+
+def _target_dimension(ind: IndicatorSpec, measure: str) -> str:
+    if measure in ("growth", "change_since"):
+        return "percent"
+    if measure == "difference_since":
+        return "pp"
+    if ind.kind in ("rate", "share"):
+        return "percent"
+    if ind.unit is None:
+        return "an unknown scale (only its changes can be targeted)"
+    return units.dimension(ind.unit)
