@@ -48,8 +48,8 @@ class Results:
                 cell = info.sel(scenario=scenario)
                 rec = {
                     "region": d.attrs["region"],
-                    "indicator": str(info["indicator"].item()),
-                    "period": int(info["year"].item()),
+                    "indicator": str(info["target_indicator"].item()),
+                    "period": int(info["target_year"].item()),
                     "target": str(target),
                     "measure": str(info["measure"].item()),
                     "base_year": _int_or_none(info["base_year"].item()),

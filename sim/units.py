@@ -16,6 +16,8 @@ UNITS: dict[str, tuple[str, float]] = {
     "个": ("count", 1.0),
     "万家": ("count", 1e4),
     "万户": ("count", 1e4),
+    "万个": ("count", 1e4),
+    "座": ("count", 1.0),
     "%": ("percent", 1.0),
     "pp": ("pp", 1.0),
     "个百分点": ("pp", 1.0),

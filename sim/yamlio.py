@@ -7,6 +7,7 @@ to line, refusing what a hand-written input never needs (aliases, duplicate keys
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from pathlib import Path
@@ -124,7 +125,9 @@ def validate(model: type[M], data: Any, lines: Lines, path: Path) -> M:
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as err:
-        first = err.errors(include_url=False)[0]
+        errors = err.errors(include_url=False)
+        # a typo in a key shows up as an unknown key and a missing one: report the typo
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(part for part in first["loc"] if not _is_union_tag(part))
         raise error_at(path, lines, loc, _describe(first, model, loc)) from None
 
@@ -138,7 +141,9 @@ def _describe(error: dict, model: type[pydantic.BaseModel], loc: tuple) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
-        return "unknown key" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        return ("unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
+                + (f"; allowed here: {', '.join(allowed)}" if allowed else ""))
     if kind == "missing":
         return "required key is missing"
     msg = error["msg"].removeprefix("Value error, ")

@@ -1,0 +1,46 @@
+"""The command line: the shipped example, the JSON schema, exit codes."""
+
+import json
+import subprocess
+import sys
+
+from sim.cli import main
+from tests.conftest import ROOT
+
+JINAN = ROOT / "scenarios" / "jinan-2025.yaml"
+FIELDS = {"region", "indicator", "period", "target", "comparator", "scenario", "probability", "std_error"}
+
+
+def test_the_shipped_example_runs_and_lists_what_it_cannot_simulate(capsys):
+    assert main(["run", str(JINAN), "--paths", "20000"]) == 0
+    out = capsys.readouterr().out
+    assert "规上工业营业收入突破1万亿元" in out and "P(weighted)" in out
+    assert "全部目标同时实现" in out
+    assert "Not simulated:" in out and "quality_firms:" in out
+
+
+def test_json_has_one_record_per_target_and_scenario(capsys):
+    assert main(["run", str(JINAN), "--paths", "20000", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    records = doc["results"]
+    assert all(FIELDS <= set(r) for r in records)
+    scenarios = {r["scenario"] for r in records}
+    assert scenarios == {"baseline", "downside", "upside", "weighted"}
+    targets = {r["target"] for r in records}
+    assert "all" in targets
+    assert {r["indicator"] for r in records if r["target"] == "all"} == {"all"}
+    assert len(records) == len(targets) * len(scenarios)
+    assert all(0 <= r["probability"] <= 1 and r["std_error"] >= 0 for r in records)
+    assert set(doc["run"]["inputs"]) >= {"scenarios/jinan-2025.yaml", "models/industry.yaml",
+                                        "calibration/params/jinan.yaml"}
+    assert {s["target"] for s in doc["skipped"]} | targets >= {"revenue", "quality_firms", "energy_intensity"}
+
+
+def test_exit_codes():
+    ok = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(JINAN), "--paths", "1000"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0
+    bad = subprocess.run([sys.executable, "-m", "sim.cli", "run", "missing.yaml"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    usage = subprocess.run([sys.executable, "-m", "sim.cli", "run"], capture_output=True, text=True)
+    assert usage.returncode == 2
