@@ -88,7 +88,7 @@ def simulate(plan: Plan, *, paths: int, seed: int, keep: int,
         n = min(CHUNK, paths - start)
         part, kept, bad = kernels.simulate(
             np.uint64(seed), start, n, BLOCK, a["theta_hat"], a["theta_chol"], a["shock_chol"],
-            a["df"], a["proc_pct"], a["pin_mean"], a["pin_sd"], a["shift"], a["vol"],
+            a["df"], a["proc_pct"], a["pin_a"], a["pin_b"], a["pin_c"], a["shift"], a["vol"],
             a["ind_kind"], a["drivers"], a["ind_start"], a["ind_state"], a["ind_fixed"],
             a["tgt_ind"], a["tgt_t"], a["tgt_measure"], a["tgt_base_t"], a["tgt_base_value"],
             a["tgt_cmp"], a["tgt_threshold"], keep)
@@ -136,7 +136,7 @@ def run(scenario_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = DE
     attrs = {"seed": seed, "paths": paths, "keep": keep, "as_of": str(as_of or ""),
              "sim_version": _version(), "inputs": json.dumps(hashes, ensure_ascii=False),
              "scenario_file": str(scenario.path), "target_year": scenario.year}
-    return Results(assemble(plan, cohits, kept, paths, attrs), plan.skipped)
+    return Results(assemble(plan, cohits, kept, paths, attrs), plan.skipped, plan.notes)
 
 
 def _version() -> str:

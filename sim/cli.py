@@ -89,6 +89,9 @@ def table(results: Results) -> str:
              *_grid([header, *rows]),
              "P(·): probability of meeting the target ± one Monte Carlo standard error (pp); "
              "weighted: scenarios mixed by their weights; median and range: the weighted mixture."]
+    if results.notes:
+        lines.append("Notes:")
+        lines += [f"  {note}" for note in results.notes]
     if results.skipped:
         lines.append("Not simulated:")
         lines += [f"  {s.target}: {s.reason}" for s in results.skipped]

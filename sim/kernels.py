@@ -111,7 +111,7 @@ def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, eps: np.ndarray,
 @nb.njit(cache=True, parallel=True)
 def simulate(seed, path_offset, n_paths, block,
              theta_hat, theta_chol, shock_chol, df, proc_pct,
-             pin_mean, pin_sd, shift, vol,
+             pin_a, pin_b, pin_c, shift, vol,
              ind_kind, drivers, ind_start, ind_state, ind_fixed,
              tgt_ind, tgt_t, tgt_measure, tgt_base_t, tgt_base_value, tgt_cmp, tgt_threshold,
              n_keep):
@@ -141,6 +141,7 @@ def simulate(seed, path_offset, n_paths, block,
         sigma = np.empty(n_p)
         x0 = np.empty(n_p)
         x = np.empty((n_t, n_p))
+        z_pin = np.empty((n_t, n_p))
         y = np.empty((n_m, n_t))
         met = np.empty((n_s, n_j + 1), np.bool_)
         for i in range(b * block, min((b + 1) * block, n_paths)):
@@ -160,9 +161,12 @@ def simulate(seed, path_offset, n_paths, block,
                 phi[p] = np.tanh(th1)
                 sigma[p] = np.exp(th2)
                 x0[p] = mu[p] + sigma[p] / np.sqrt(1.0 - phi[p] * phi[p]) * normals[3 * n_p + p]
+            for t in range(n_t):
+                for p in range(n_p):
+                    z_pin[t, p] = normals[4 * n_p + t * n_p + p]
             draw_shocks(state, shock_chol, df, eps, shock_normals, scratch)
             for s in range(n_s):
-                _paths_for_scenario(s, mu, phi, sigma, x0, eps, pin_mean, pin_sd, shift, vol, x)
+                _paths_for_scenario(s, mu, phi, sigma, x0, eps, z_pin, pin_a, pin_b, pin_c, shift, vol, x)
                 _indicators(x, proc_pct, ind_kind, drivers, ind_start, ind_state, ind_fixed, y)
                 allmet = True
                 for j in range(n_j):
@@ -188,18 +192,21 @@ def simulate(seed, path_offset, n_paths, block,
 
 
 @nb.njit(cache=True, inline="always")
-def _paths_for_scenario(s, mu, phi, sigma, x0, eps, pin_mean, pin_sd, shift, vol, x):
+def _paths_for_scenario(s, mu, phi, sigma, x0, eps, z_pin, pin_a, pin_b, pin_c, shift, vol, x):
+    """One scenario's process paths. A pinned year (pin_b not NaN) is a * (the AR draw) + b +
+    c * z: a full observed year has a = c = 0; a year known up to some months keeps part of the draw."""
     n_t, n_p = x.shape
     for p in range(n_p):
-        prev = pin_mean[p, 0] if not np.isnan(pin_mean[p, 0]) else x0[p]
+        prev = x0[p]
+        if not np.isnan(pin_b[p, 0]):
+            prev = pin_a[p, 0] * prev + pin_b[p, 0] + pin_c[p, 0] * z_pin[0, p]
         prev_mean = mu[p] + shift[s, p, 0]
         x[0, p] = prev
         for t in range(1, n_t):
             mean_t = mu[p] + shift[s, p, t]
-            if np.isnan(pin_mean[p, t]):
-                cur = mean_t + phi[p] * (prev - prev_mean) + sigma[p] * vol[s, p, t] * eps[t, p]
-            else:
-                cur = pin_mean[p, t] + pin_sd[p, t] * eps[t, p]
+            cur = mean_t + phi[p] * (prev - prev_mean) + sigma[p] * vol[s, p, t] * eps[t, p]
+            if not np.isnan(pin_b[p, t]):
+                cur = pin_a[p, t] * cur + pin_b[p, t] + pin_c[p, t] * z_pin[t, p]
             x[t, p] = cur
             prev = cur
             prev_mean = mean_t

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim import kernels, units
+from sim.conditioning import partial_year
 from sim.observations import series
 from sim.spec import IndicatorSpec, ModelSpec, ParamsFile, ScenarioFile, Shift, TargetSpec
 
@@ -50,6 +51,7 @@ class Plan:
     target_info: pd.DataFrame
     skipped: list[Skipped]
     arrays: dict[str, np.ndarray | float] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
 
 
 def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame) -> Plan:
@@ -70,14 +72,15 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
     procs = list(dict.fromkeys(p for name in indicators for p in model.indicators[name].drivers))
     if not live:
         return Plan(region, [], procs, indicators, list(scenario.scenarios), _weights(scenario), [],
-                    pd.DataFrame(), skipped, {})
-    starts = {name: max(histories[name].values.index) for name in indicators}
-    first = min(min(starts.values()), *(t.year for t in live.values()))
+                    pd.DataFrame(), skipped, {}, [])
+    starts = {name: max(histories[name].values.index, default=None) for name in indicators}
+    first = min([y for y in starts.values() if y is not None] + [t.year for t in live.values()])
     last = max(t.year for t in live.values())
     years = list(range(first, last + 1))
 
     arrays: dict = {}
-    arrays.update(_process_arrays(procs, model, params, region, obs, years))
+    notes: list[str] = []
+    arrays.update(_process_arrays(procs, model, params, region, obs, years, notes))
     arrays.update(_scenario_arrays(scenario, procs, years, scenario.year))
     arrays.update(_indicator_arrays(indicators, model, procs, histories, years))
     info = []
@@ -116,7 +119,7 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
         dtype = np.float64 if key in ("base_value", "threshold") else np.int64
         arrays[f"tgt_{key}"] = np.asarray(values, dtype=dtype)
     return Plan(region, years, procs, indicators, list(scenario.scenarios), _weights(scenario),
-                list(live), pd.DataFrame(info).set_index("target"), skipped, arrays)
+                list(live), pd.DataFrame(info).set_index("target"), skipped, arrays, notes)
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ def _history(ind: IndicatorSpec, name: str, region: str, obs: pd.DataFrame) -> _
 
 
 def _why_not(target: TargetSpec, ind: IndicatorSpec, hist: _History, region: str) -> str | None:
+    if hist.values.empty and ind.kind == "rate" and target.measure == "level":
+        return None  # a rate is simulated from its processes, observed or not
     if hist.values.empty:
         extra = f" or {ind.growth_data}" if ind.growth_data else ""
         return f"no observation of {hist.data_name}{extra} for {region} in calibration/data"
@@ -175,11 +180,10 @@ def _weights(scenario: ScenarioFile) -> np.ndarray:
 
 
 def _process_arrays(procs: list[str], model: ModelSpec, params: ParamsFile, region: str,
-                    obs: pd.DataFrame, years: list[int]) -> dict:
+                    obs: pd.DataFrame, years: list[int], notes: list[str]) -> dict:
     n_p, n_t = len(procs), len(years)
     theta_hat = np.zeros((n_p, 3))
     theta_chol = np.zeros((n_p, 3, 3))
-    pin_mean = np.full((n_p, n_t), np.nan)
     for p, name in enumerate(procs):
         est = params.processes.get(name)
         if est is None:
@@ -196,10 +200,6 @@ def _process_arrays(procs: list[str], model: ModelSpec, params: ParamsFile, regi
         else:  # delta method: se(atanh phi) = se(phi) / (1 - phi^2), se(log sigma) = se(sigma) / sigma
             theta_chol[p] = np.diag([est.mean.std_error, est.phi.std_error / (1 - phi**2),
                                      est.sigma.std_error / sigma])
-        observed = series(obs, NATIONAL if model.processes[name].scope == "national" else region, name)
-        for t, year in enumerate(years):
-            if year in observed.index:
-                pin_mean[p, t] = observed[year]
     corr = np.eye(n_p)
     for a, row in params.shocks.correlation.items():
         for b, r in row.items():
@@ -212,9 +212,92 @@ def _process_arrays(procs: list[str], model: ModelSpec, params: ParamsFile, regi
         raise params.error(("shocks", "correlation"), "the correlation matrix is not positive "
                            "definite; check the pairs for contradictions") from None
     proc_pct = np.array([model.processes[name].unit == "%" for name in procs])
+    pin_a, pin_b, pin_c = np.zeros((n_p, n_t)), np.full((n_p, n_t), np.nan), np.zeros((n_p, n_t))
+    full, ytd = known_process_values(model, region, obs)
+    for p, name in enumerate(procs):
+        est = params.processes[name]
+        for t, year in enumerate(years):
+            if year in full[name]:
+                pin_b[p, t] = full[name][year]
+            elif year in ytd[name]:
+                value, months = ytd[name][year]
+                if est.within_year_sd is None:
+                    notes.append(f"{year} 1–{months}月 {name} not used: the parameters give no "
+                                 "within-year dispersion for it")
+                    continue
+                pin_a[p, t], pin_b[p, t], pin_c[p, t] = partial_year(
+                    value, months, est.sigma.value**2, est.within_year_sd.value)
+                notes.append(f"{year} conditioned on its 1–{months}月 actual of {name} ({value:+.2f})")
     return {"theta_hat": theta_hat, "theta_chol": theta_chol, "shock_chol": shock_chol,
             "df": float(params.shocks.df.value), "proc_pct": proc_pct,
-            "pin_mean": pin_mean, "pin_sd": np.zeros((n_p, n_t))}
+            "pin_a": pin_a, "pin_b": pin_b, "pin_c": pin_c}
+
+
+def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
+                         ) -> tuple[dict[str, dict[int, float]], dict[str, dict[int, tuple[float, int]]]]:
+    """What the data say about each process: full years, and the latest year-to-date figures.
+
+    A process is observed directly (its data name, in the region or, if national, in China), or
+    through an indicator whose other drivers are known: a regional growth rate minus the national
+    one gives the spread; revenue growth, real growth and prices give the wedge.
+    """
+    full: dict[str, dict[int, float]] = {}
+    ytd: dict[str, dict[int, tuple[float, int]]] = {}
+    for name, spec in model.processes.items():
+        where = NATIONAL if spec.scope == "national" else region
+        full[name] = series(obs, where, spec.data or name).to_dict()
+        ytd[name] = _latest_ytd(obs, where, spec.data or name, exclude=full[name])
+    changed = True
+    while changed:
+        changed = False
+        for ind_name, ind in model.indicators.items():
+            if ind.kind == "rate":
+                data_name, compound = ind.data or ind_name, False
+            elif ind.kind == "level" and ind.growth_data:
+                data_name, compound = ind.growth_data, True
+            else:
+                continue
+            for year, value in series(obs, region, data_name).items():
+                changed |= _solve(ind.drivers, full, year, value, compound, model)
+            for year, (value, months) in _latest_ytd(obs, region, data_name, exclude={}).items():
+                parts = {p: {y: v for y, (v, m) in ytd[p].items() if m == months} | full[p]
+                         for p in ind.drivers}
+                unknown = [p for p in ind.drivers if year not in parts[p]]
+                if len(unknown) == 1 and year not in full[unknown[0]] and year not in ytd[unknown[0]]:
+                    solved = {p: dict(parts[p]) for p in ind.drivers}
+                    if _solve(ind.drivers, solved, year, value, compound, model):
+                        ytd[unknown[0]][year] = (solved[unknown[0]][year], months)
+                        changed = True
+    return full, ytd
+
+
+def _solve(drivers: dict[str, float], known: dict[str, dict[int, float]], year: int, value: float,
+           compound: bool, model: ModelSpec) -> bool:
+    """Fill the one unknown driver of an observed indicator value; True if it did."""
+    unknown = [p for p in drivers if year not in known[p]]
+    if len(unknown) != 1:
+        return False
+    q = unknown[0]
+    if compound:
+        if any(model.processes[p].unit != "%" for p in drivers):
+            return False
+        rest = sum(c * math.log1p(known[p][year] / 100) for p, c in drivers.items() if p != q)
+        known[q][year] = 100 * math.expm1((math.log1p(value / 100) - rest) / drivers[q])
+    else:
+        rest = sum(c * known[p][year] for p, c in drivers.items() if p != q)
+        known[q][year] = (value - rest) / drivers[q]
+    return True
+
+
+def _latest_ytd(obs: pd.DataFrame, region: str, indicator: str, exclude: dict) -> dict[int, tuple[float, int]]:
+    """The latest year-to-date figure (months 1..m, m < 12) of each year without a full-year one."""
+    sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator) & (obs["first_month"] == 1)
+              & (obs["last_month"] < 12)]
+    out = {}
+    for row in sel.sort_values("last_month").itertuples():
+        if row.period not in exclude:
+            out[int(row.period)] = (float(row.value), int(row.last_month))
+    return out
 
 
 def _scenario_arrays(scenario: ScenarioFile, procs: list[str], years: list[int], default_from: int
@@ -294,7 +377,7 @@ def _comparison(target: TargetSpec, ind: IndicatorSpec, value: float) -> tuple[s
 def _observed_measure(target: TargetSpec, hist: _History, year: int) -> float:
     """The target's measure in the indicator's last observed year (NaN when it cannot be formed)."""
     values = hist.values
-    if year not in values.index:
+    if year is None or year not in values.index:
         return math.nan
     base = {"growth": year - 1}.get(target.measure, target.base_year)
     if target.measure == "level":

@@ -29,9 +29,10 @@ WEIGHTED, ALL = "weighted", "all"
 class Results:
     """Probabilities, quantiles and the provenance of one run."""
 
-    def __init__(self, data: xr.Dataset, skipped: list[Skipped]) -> None:
+    def __init__(self, data: xr.Dataset, skipped: list[Skipped], notes: list[str]) -> None:
         self.data = data
         self.skipped = skipped
+        self.notes = notes
 
     @property
     def probabilities(self) -> pd.DataFrame:
@@ -71,7 +72,8 @@ class Results:
     def to_json(self) -> str:
         """The records, the skipped targets and the run's provenance, as JSON."""
         return json.dumps({"run": self.provenance(), "results": self.to_records(),
-                           "skipped": [{"target": s.target, "reason": s.reason} for s in self.skipped]},
+                           "skipped": [{"target": s.target, "reason": s.reason} for s in self.skipped],
+                           "notes": self.notes},
                           ensure_ascii=False, indent=1)
 
     def provenance(self) -> dict:

@@ -63,6 +63,7 @@ class ProcessSpec(_Strict):
     unit: Literal["%", "log", "logit"]
     scope: Literal["regional", "national"] = Field(
         default="regional", description="national: observed in the data under region China")
+    data: Name | None = Field(default=None, description="name in calibration/data; default: same")
     description: str = ""
 
 
@@ -123,7 +124,13 @@ class ProcessParams(_Strict):
     sigma: Estimate
     covariance: list[list[Finite]] | None = Field(
         default=None, description="3x3 sampling covariance of (mean, atanh(phi), log(sigma))")
+    within_year_sd: Estimate | None = Field(
+        default=None, description="sd of a month's growth around its year's (sim.conditioning)")
     sample: str | None = None
+    diagnostics: dict[Name, Finite] = Field(default_factory=dict)
+    shrinkage: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None, description="weight of the pool in the region's mean (empirical Bayes)")
+    borrowed: list[Literal["mean", "phi", "sigma", "within_year_sd"]] = Field(default_factory=list)
     note: str = ""
 
     @model_validator(mode="after")

@@ -79,11 +79,11 @@ def test_duplicate_and_conflicting_data_rows(project, capsys):
     lines = path.read_text(encoding="utf-8").splitlines()
     path.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")
     assert main(["run", str(project / SCEN), "--paths", "100"]) == 2
-    assert re.search(r"testland\.csv:4: duplicate of testland\.csv:2; delete one", capsys.readouterr().err)
+    assert re.search(rf"testland\.csv:{len(lines) + 1}: duplicate of testland\.csv:2; delete one", capsys.readouterr().err)
     conflict = lines[1].replace(",100,", ",101,").replace("test fixture", "another source")
     path.write_text("\n".join([*lines, conflict]) + "\n", encoding="utf-8")
     assert main(["run", str(project / SCEN), "--paths", "100"]) == 2
-    assert re.search(r"testland\.csv:4: conflicts with testland\.csv:2 \(100 vs 101, both published 2021-01-20\)",
+    assert re.search(rf"testland\.csv:{len(lines) + 1}: conflicts with testland\.csv:2 \(100 vs 101, both published 2021-01-20\)",
                      capsys.readouterr().err)
 
 
