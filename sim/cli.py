@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", type=_date, default=None, help="use only data published by YYYY-MM-DD")
     run.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     run.set_defaults(func=_run)
+    cal = sub.add_parser("calibrate", help="fit the model's parameters to calibration/data")
+    cal.add_argument("--region", action="append", help="a region (repeatable; default: every region "
+                     "with data)")
+    cal.add_argument("--as-of", type=_date, default=None, help="use only data published by YYYY-MM-DD")
+    cal.add_argument("--model", default="industry", help="the model in models/ (default: industry)")
+    cal.add_argument("--root", default=".", help="the project folder (default: the current one)")
+    cal.set_defaults(func=_calibrate)
     return parser
 
 
@@ -59,6 +66,24 @@ def _run(args: argparse.Namespace) -> int:
     results = api.run(args.scenario, paths=args.paths, seed=args.seed, keep=args.keep,
                       threads=args.threads, as_of=args.as_of)
     print(results.to_json() if args.json else table(results))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from sim.calibrate import calibrate  # statsmodels loads slowly: only when asked
+
+    docs = calibrate(args.root, args.region, model_name=args.model, as_of=args.as_of)
+    for region, doc in docs.items():
+        print(f"{region}: calibration/params/{region.lower()}.yaml  (shocks: t df "
+              f"{doc['shocks']['df']['value']:.3g})")
+        for name, p in doc["processes"].items():
+            extra = (f"  shrinkage {p['shrinkage']:.2f}" if "shrinkage" in p else "") + (
+                f"  borrowed: {', '.join(p['borrowed'])}" if p.get("borrowed") else "")
+            print(f"  {name:30s} mean {p['mean']['value']:8.3g} ± {p['mean']['std_error']:<7.2g} "
+                  f"phi {p['phi']['value']:6.2f} ± {p['phi']['std_error']:<5.2f} "
+                  f"sigma {p['sigma']['value']:6.3g}{extra}")
+        if doc["note"]:
+            print(f"  {doc['note']}")
     return 0
 
 

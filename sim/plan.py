@@ -64,6 +64,10 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
     live: dict[str, TargetSpec] = {}
     for tid, target in scenario.targets.items():
         reason = _why_not(target, model.indicators[target.indicator], histories[target.indicator], region)
+        missing = [p for p in model.indicators[target.indicator].drivers if p not in params.processes]
+        if not reason and missing:
+            reason = (f"{params.path.name} has no parameters for process {missing[0]}"
+                      + (f" ({params.note})" if params.note else "; run sim calibrate"))
         if reason:
             skipped.append(Skipped(tid, reason))
         else:
@@ -289,7 +293,8 @@ def _solve(drivers: dict[str, float], known: dict[str, dict[int, float]], year: 
     return True
 
 
-def _latest_ytd(obs: pd.DataFrame, region: str, indicator: str, exclude: dict) -> dict[int, tuple[float, int]]:
+def _latest_ytd(obs: pd.DataFrame, region: str, indicator: str, exclude: dict
+                ) -> dict[int, tuple[float, int]]:
     """The latest year-to-date figure (months 1..m, m < 12) of each year without a full-year one."""
     sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator) & (obs["first_month"] == 1)
               & (obs["last_month"] < 12)]
