@@ -300,7 +300,8 @@ def fit_df(residuals: np.ndarray) -> tuple[float, float]:
     df = min(DF_BOUNDS[0] + math.exp(res.x[0]), DF_BOUNDS[1])
     h = 1e-3  # observed information of log(df - 2.5) by a central difference
     f0 = nll(res.x)
-    d2 = (nll([*res.x, h, 0]) - 2 * f0 + nll(res.x - [h, 0])) / h**2
+    step = np.array([h, 0.0])
+    d2 = (nll(res.x + step) - 2 * f0 + nll(res.x - step)) / h**2
     se_log = 1 / math.sqrt(d2) if d2 > 0 else math.inf
     return df, (df - DF_BOUNDS[0]) * se_log
 
