@@ -15,7 +15,7 @@ import pandas as pd
 from sim import kernels, observations
 from sim.errors import SimError, SimulationError
 from sim.plan import Plan, build
-from sim.results import Results, assemble
+from sim.results import Results, assemble, kept_paths
 from sim.spec import ModelSpec, ParamsFile, ScenarioFile
 
 DEFAULT_PATHS = 200_000
@@ -48,9 +48,12 @@ def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None
     if params.model != model.name:
         raise params.error(("model",), f"was fitted for model {params.model!r}, but the scenario "
                            f"uses {model.name!r}; run sim calibrate for this model")
-    if as_of is not None and params.as_of is not None and params.as_of > as_of:
-        raise params.error(("as_of",), f"was fitted on data up to {params.as_of}, after --as-of "
-                           f"{as_of}; run sim calibrate --as-of {as_of} first")
+    if as_of is not None and (params.as_of is None or params.as_of > as_of):
+        # the shipped parameters know later data: refit on what was published by as_of
+        from sim.calibrate import calibrate
+
+        doc = calibrate(root, [scenario.region], model_name=model.name, as_of=as_of, write=False)
+        params = ParamsFile.model_validate(doc[scenario.region])
     data_dir = root / "calibration" / "data"
     obs = observations.as_of(observations.load(data_dir), as_of)
     files = [scenario_path, model_path, params_path, *sorted(data_dir.glob("*.csv"))]
@@ -117,11 +120,21 @@ def run(scenario_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = DE
     threads : numba threads (default: all cores); results do not depend on it.
     as_of : use only data published by this date.
     """
+    scenario, model, params, obs, hashes = load_inputs(scenario_path, as_of)
+    provenance = {"as_of": str(as_of or ""), "inputs": json.dumps(hashes, ensure_ascii=False)}
+    return run_loaded(scenario, model, params, obs, paths=paths, seed=seed, keep=keep,
+                      threads=threads, progress=progress, provenance=provenance)
+
+
+def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame, *,
+               paths: int = DEFAULT_PATHS, seed: int = DEFAULT_SEED, keep: int = DEFAULT_KEEP,
+               threads: int | None = None, progress: Callable[[int], None] | None = None,
+               provenance: dict | None = None) -> Results:
+    """:func:`run` on inputs already loaded (or built in memory, as the backtest does)."""
     if paths < 1:
         raise SimError(f"--paths must be at least 1, got {paths}")
     if not 0 <= seed < 2**63:
         raise SimError(f"--seed must be a whole number from 0 to 2**63-1, got {seed}")
-    scenario, model, params, obs, hashes = load_inputs(scenario_path, as_of)
     plan = build(scenario, model, params, obs)
     if not plan.targets:
         raise SimError("no target of this file can be simulated: "
@@ -133,10 +146,11 @@ def run(scenario_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = DE
         numba.set_num_threads(threads)
     keep = max(1, min(keep, paths))
     cohits, kept = simulate(plan, paths=paths, seed=seed, keep=keep, progress=progress)
-    attrs = {"seed": seed, "paths": paths, "keep": keep, "as_of": str(as_of or ""),
-             "sim_version": _version(), "inputs": json.dumps(hashes, ensure_ascii=False),
-             "scenario_file": str(scenario.path), "target_year": scenario.year}
-    return Results(assemble(plan, cohits, kept, paths, attrs), plan.skipped, plan.notes)
+    attrs = {"seed": seed, "paths": paths, "keep": keep, "as_of": "", "inputs": "{}",
+             **(provenance or {}), "sim_version": _version(), "scenario_file": str(scenario.path),
+             "target_year": scenario.year}
+    return Results(assemble(plan, cohits, kept, paths, attrs), plan.skipped, plan.notes,
+                   kept_paths(plan, kept))
 
 
 def _version() -> str:

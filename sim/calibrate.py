@@ -178,8 +178,10 @@ def fit_panel(panel: dict[str, pd.Series], region: str, label: str) -> Fit:
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             res = MixedLM(long["y"], np.ones((n_obs, 1)), groups=long["region"]).fit(reml=True)
-        alpha0, alpha0_se = float(res.fe_params.iloc[0]), float(res.bse_fe.iloc[0])
-        omega2, scale = float(res.cov_re.iloc[0, 0]), float(res.scale)
+            alpha0, alpha0_se = float(res.fe_params.iloc[0]), float(res.bse_fe.iloc[0])
+        omega2, scale = max(float(res.cov_re.iloc[0, 0]), 0.0), float(res.scale)
+        if not math.isfinite(alpha0_se):  # at the boundary (no between-region variance)
+            alpha0_se = math.sqrt(scale / n_obs + omega2 / n_regions)
     else:
         alpha0, scale, omega2 = float(long["y"].mean()), float(long["y"].var(ddof=1)), 0.0
         alpha0_se = math.sqrt(scale / n_obs)
@@ -376,7 +378,7 @@ def _document(region: str, model: ModelSpec, fits: dict[str, Fit], obs: pd.DataF
         "region": region,
         "model": model.name,
         "method": "sim calibrate (statsmodels ARIMA, MixedLM, OLS; scipy Student-t MLE)",
-        "as_of": as_of,
+        "as_of": as_of or max(obs["published"]),
         "shocks": {
             "df": _estimate(df, df_se, f"maximum likelihood on {len(pooled)} pooled standardised "
                             "residuals of the processes below"),

@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--model", default="industry", help="the model in models/ (default: industry)")
     cal.add_argument("--root", default=".", help="the project folder (default: the current one)")
     cal.set_defaults(func=_calibrate)
+    bt = sub.add_parser("backtest", help="score the forecasts made at the end of YEAR-1 against YEAR")
+    bt.add_argument("--year", type=int, required=True, help="the year forecast")
+    bt.add_argument("--paths", type=int, default=20_000, help="Monte Carlo paths per forecast")
+    bt.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
+    bt.add_argument("--root", default=".", help="the project folder (default: the current one)")
+    bt.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    bt.set_defaults(func=_backtest)
     return parser
 
 
@@ -84,6 +91,33 @@ def _calibrate(args: argparse.Namespace) -> int:
                   f"sigma {p['sigma']['value']:6.3g}{extra}")
         if doc["note"]:
             print(f"  {doc['note']}")
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.backtest import backtest
+
+    bt = backtest(args.root, args.year, paths=args.paths, seed=args.seed)
+    if args.json:
+        print(json.dumps({"year": bt.year, "growth": bt.growth.to_dict("records"),
+                          "targets": bt.targets.to_dict("records"),
+                          "summary": bt.summary().reset_index().to_dict("records")},
+                         ensure_ascii=False, indent=1, default=float))
+        return 0
+    cols = ["region", "realized", "median", "p10", "p90", "pit", "crps", "log_score"]
+    print(f"Backtest {bt.year}: forecasts made with the data published by {bt.year - 1}-12-31\n")
+    print("Value-added growth, the model's forecasts:")
+    print(bt.growth[bt.growth["forecaster"] == "sim"][cols].round(2).to_string(index=False))
+    if len(bt.targets):
+        print("\nTargets with a known outcome:")
+        print(bt.targets.round(3).to_string(index=False))
+        print("\nCalibration of the target probabilities:")
+        print(bt.calibration.round(3).to_string())
+    print("\nPIT of the growth forecasts by decile (flat if calibrated):", " ".join(map(str, bt.pit.values)))
+    print("\nMean scores (lower CRPS, log score, Brier are better; in_50/in_80: interval coverage):")
+    print(bt.summary().round(3).to_string())
     return 0
 
 

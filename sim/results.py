@@ -29,10 +29,12 @@ WEIGHTED, ALL = "weighted", "all"
 class Results:
     """Probabilities, quantiles and the provenance of one run."""
 
-    def __init__(self, data: xr.Dataset, skipped: list[Skipped], notes: list[str]) -> None:
+    def __init__(self, data: xr.Dataset, skipped: list[Skipped], notes: list[str],
+                 sample: xr.DataArray) -> None:
         self.data = data
         self.skipped = skipped
         self.notes = notes
+        self.sample = sample  # (scenario, indicator, year, path): the kept paths
 
     @property
     def probabilities(self) -> pd.DataFrame:
@@ -81,6 +83,13 @@ class Results:
         return {"region": a["region"], "seed": a["seed"], "paths": a["paths"], "keep": a["keep"],
                 "as_of": a["as_of"] or None, "sim_version": a["sim_version"],
                 "inputs": json.loads(a["inputs"])}
+
+
+def kept_paths(plan: Plan, kept: np.ndarray) -> xr.DataArray:
+    """The kept paths, labelled: indicator values by scenario, indicator, year and path."""
+    return xr.DataArray(kept, dims=("scenario", "indicator", "year", "path"),
+                        coords={"scenario": plan.scenarios, "indicator": plan.indicators,
+                                "year": plan.years}, name="value")
 
 
 def assemble(plan: Plan, cohits: np.ndarray, kept: np.ndarray, n_paths: int, attrs: dict) -> xr.Dataset:

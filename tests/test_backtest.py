@@ -1,0 +1,44 @@
+"""The backtest forecasts with the data of its time, and scores what happened."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.backtest import _score_normal, _score_samples, backtest
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def shipped_copy(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("shipped")
+    for folder in ("models", "calibration", "scenarios"):
+        shutil.copytree(ROOT / folder, dest / folder)
+    return dest
+
+
+def test_forecasts_ignore_data_published_after_the_forecast_date(shipped_copy):
+    ref = backtest(shipped_copy, 2024, paths=2000)
+    china = shipped_copy / "calibration/data/china.csv"
+    rows = pd.read_csv(china, dtype=str, keep_default_na=False)
+    # China's 2023 growth was published in January 2024: unknown at the end of 2023
+    hit = (rows["indicator"] == "iva_growth") & (rows["period"] == "2023") & (rows["months"] == "1-12")
+    assert hit.any() and (rows.loc[hit, "published"] > "2023-12-31").all()
+    rows.loc[hit, "value"] = "-30"
+    rows.to_csv(china, index=False)
+    again = backtest(shipped_copy, 2024, paths=2000)
+    sim_rows = ["region", "median", "p10", "p90", "crps"]
+    pd.testing.assert_frame_equal(ref.growth[sim_rows], again.growth[sim_rows])
+    assert set(ref.growth["forecaster"]) >= {"sim", "climatology", "persistence"}
+    assert ref.pit.sum() == (ref.growth["forecaster"] == "sim").sum()
+
+
+def test_scores_of_samples_agree_with_the_normal_closed_forms():
+    rng = np.random.default_rng(0)
+    x = rng.normal(1.0, 2.0, 400_000)
+    a, b = _score_samples(2.5, x), _score_normal(2.5, 1.0, 2.0)
+    assert a["pit"] == pytest.approx(b["pit"], abs=4 * np.sqrt(0.25 / len(x)))
+    assert a["crps"] == pytest.approx(b["crps"], rel=0.01)
+    assert a["log_score"] == pytest.approx(b["log_score"], rel=0.01)
+    assert (a["in_50"], a["in_80"]) == (b["in_50"], b["in_80"]) == (0.0, 1.0)
