@@ -150,7 +150,7 @@ def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs
              **(provenance or {}), "sim_version": _version(), "scenario_file": str(scenario.path),
              "target_year": scenario.year}
     return Results(assemble(plan, cohits, kept, paths, attrs), plan.skipped, plan.notes,
-                   kept_paths(plan, kept))
+                   kept_paths(plan, kept), plan.history)
 
 
 def _version() -> str:

@@ -70,6 +70,11 @@ def _date(text: str) -> dt.date:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from sim import kernels
+
+    if not kernels.compiled_on_disk():
+        print("sim: compiling the simulation kernel (first run only, about 20 s; cached after)",
+              file=sys.stderr)
     results = api.run(args.scenario, paths=args.paths, seed=args.seed, keep=args.keep,
                       threads=args.threads, as_of=args.as_of)
     print(results.to_json() if args.json else table(results))

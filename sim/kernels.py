@@ -20,6 +20,8 @@ from the calibration's sampling distribution. Observed years are pinned.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numba as nb
 import numpy as np
 
@@ -33,6 +35,17 @@ GAUSSIAN_DF = 1000.0  # above this, shocks are Gaussian
 RATE, LEVEL, SHARE = 0, 1, 2
 VALUE, PCT_CHANGE, DIFFERENCE = 0, 1, 2
 GE, GT, LE, LT = 0, 1, 2, 3
+
+
+def compiled_on_disk() -> bool:
+    """Whether the simulation kernel has an on-disk cache newer than this file (numba compiles on
+    first use, some 20 s, and reuses the cache afterwards)."""
+    try:
+        folder = Path(simulate._cache._cache_path)
+        index = next(folder.glob("kernels.simulate-*.nbi"), None)
+        return index is not None and index.stat().st_mtime >= Path(__file__).stat().st_mtime
+    except (AttributeError, OSError):
+        return True  # cannot tell: say nothing
 
 
 @nb.njit(cache=True, inline="always")

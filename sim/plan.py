@@ -52,6 +52,8 @@ class Plan:
     skipped: list[Skipped]
     arrays: dict[str, np.ndarray | float] = field(repr=False)
     notes: list[str] = field(default_factory=list)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)  # indicator, year, value (observed)
+    indicator_info: pd.DataFrame = field(default_factory=pd.DataFrame)  # by indicator: names, unit
 
 
 def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame) -> Plan:
@@ -95,6 +97,7 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
         m = indicators.index(target.indicator)
         value = _in_model_unit(target, ind)
         scale = target.value / value if value else 1.0  # model unit -> the target's unit
+        last_seen = max((y for y in hist.values.index if y <= target.year), default=None)
         cmp, threshold = _comparison(target, ind, value)
         base_year = {"growth": target.year - 1}.get(target.measure, target.base_year)
         base_t, base_value = -1, math.nan
@@ -116,14 +119,23 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
                      "tolerance": _tolerance(target) if target.comparator == "about" else None,
                      "modality": target.modality or "", "name_zh": target.name_zh,
                      "name_en": target.name_en, "clause": target.clause, "source": target.source,
-                     "last_year": starts[target.indicator],
-                     "last_value": _observed_measure(target, hist, starts[target.indicator]) * scale,
+                     "last_year": last_seen,
+                     "last_value": _observed_measure(target, hist, last_seen) * scale,
                      "scale": scale})
     for key, values in tgt.items():
         dtype = np.float64 if key in ("base_value", "threshold") else np.int64
         arrays[f"tgt_{key}"] = np.asarray(values, dtype=dtype)
+    history = pd.DataFrame([{"indicator": name, "year": int(y), "value": float(v)}
+                            for name in indicators for y, v in histories[name].values.items()
+                            if histories[name].scaled],
+                           columns=["indicator", "year", "value"])
+    ind_info = pd.DataFrame([{"indicator": name, "name_zh": model.indicators[name].name_zh,
+                              "name_en": model.indicators[name].name_en,
+                              "unit": model.indicators[name].unit or "", "kind": model.indicators[name].kind}
+                             for name in indicators]).set_index("indicator")
     return Plan(region, years, procs, indicators, list(scenario.scenarios), _weights(scenario),
-                list(live), pd.DataFrame(info).set_index("target"), skipped, arrays, notes)
+                list(live), pd.DataFrame(info).set_index("target"), skipped, arrays, notes,
+                history, ind_info)
 
 
 @dataclass(frozen=True)
@@ -174,7 +186,7 @@ def _why_not(target: TargetSpec, ind: IndicatorSpec, hist: _History, region: str
     base = {"growth": target.year - 1}.get(target.measure, target.base_year)
     if base is not None and base <= start and base not in hist.values.index:
         return f"no observation of {hist.data_name} for {region} in {base}, the target's base year"
-    if target.year <= start and target.year not in hist.values.index:
+    if ind.kind != "rate" and target.year <= start and target.year not in hist.values.index:
         return f"no observation of {hist.data_name} for {region} in {target.year}"
     return None
 

@@ -30,11 +30,12 @@ class Results:
     """Probabilities, quantiles and the provenance of one run."""
 
     def __init__(self, data: xr.Dataset, skipped: list[Skipped], notes: list[str],
-                 sample: xr.DataArray) -> None:
+                 sample: xr.DataArray, history: pd.DataFrame) -> None:
         self.data = data
         self.skipped = skipped
         self.notes = notes
         self.sample = sample  # (scenario, indicator, year, path): the kept paths
+        self.history = history  # observed values: indicator, year, value (in the model's unit)
 
     @property
     def probabilities(self) -> pd.DataFrame:
@@ -132,6 +133,9 @@ def assemble(plan: Plan, cohits: np.ndarray, kept: np.ndarray, n_paths: int, att
     ds.coords["name_zh"].values[-1] = "全部目标同时实现"
     ds.coords["name_en"].values[-1] = "all targets met together"
     ds.coords["indicator"] = plan.indicators
+    ind_info = plan.indicator_info.loc[plan.indicators]
+    for col in ("name_zh", "name_en", "unit", "kind"):
+        ds.coords[f"indicator_{col}"] = ("indicator", ind_info[col].to_numpy())
     ds = ds.assign_coords(
         {"indicator_of": ("target", info["indicator"].fillna(ALL).astype(str).to_numpy()),
          "year_of": ("target", info["year"].fillna(max(plan.years)).astype(int).to_numpy()),
