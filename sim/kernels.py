@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import math
+
 import numba as nb
 import numpy as np
 
@@ -32,7 +34,8 @@ _PATH_MUL = np.uint64(0xD1B54A32D192ED03)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 GAUSSIAN_DF = 1000.0  # above this, shocks are Gaussian
 
-RATE, LEVEL, SHARE = 0, 1, 2
+RATE, LEVEL, SHARE, COUNT, ENTRIES = 0, 1, 2, 3, 4
+_COUNT_SALT = np.uint64(0x5DEECE66D)
 VALUE, PCT_CHANGE, DIFFERENCE = 0, 1, 2
 GE, GT, LE, LT = 0, 1, 2, 3
 
@@ -105,6 +108,100 @@ def next_gamma(state: np.ndarray, shape: float, normal: np.ndarray) -> float:
 
 
 @nb.njit(cache=True)
+def next_poisson(state: np.ndarray, lam: float) -> float:
+    """Poisson(lam): multiplication below 10, else PTRS (Hörmann 1993), as numpy does."""
+    if lam <= 0.0:
+        return 0.0
+    if lam < 10.0:
+        limit = np.exp(-lam)
+        k = 0.0
+        prod = next_uniform(state)
+        while prod > limit:
+            k += 1.0
+            prod *= next_uniform(state)
+        return k
+    slam = np.sqrt(lam)
+    loglam = np.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = next_uniform(state) - 0.5
+        v = next_uniform(state)
+        us = 0.5 - abs(u)
+        k = np.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return k
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        if np.log(v) + np.log(invalpha) - np.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(k + 1.0):
+            return k
+
+
+@nb.njit(cache=True)
+def next_binomial(state: np.ndarray, n: float, p: float) -> float:
+    """Binomial(n, p): inversion when n p < 10, else BTRS (Hörmann 1993)."""
+    if n <= 0.0 or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return n
+    if p > 0.5:
+        return n - next_binomial(state, n, 1.0 - p)
+    if n * p < 10.0:
+        q = 1.0 - p
+        s = p / q
+        a = (n + 1.0) * s
+        r = q**n
+        u = next_uniform(state)
+        k = 0.0
+        while u > r:
+            u -= r
+            k += 1.0
+            if k > n:  # rounding left u above the total mass: start again
+                u = next_uniform(state)
+                k = 0.0
+                r = q**n
+                continue
+            r *= a / k - s
+        return k
+    spq = np.sqrt(n * p * (1.0 - p))
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = n * p + 0.5
+    vr = 0.92 - 4.2 / b
+    alpha = (2.83 + 5.1 / b) * spq
+    lpq = np.log(p / (1.0 - p))
+    m = np.floor((n + 1.0) * p)
+    h = math.lgamma(m + 1.0) + math.lgamma(n - m + 1.0)
+    while True:
+        u = next_uniform(state) - 0.5
+        v = next_uniform(state)
+        us = 0.5 - abs(u)
+        k = np.floor((2.0 * a / us + b) * u + c)
+        if k < 0.0 or k > n:
+            continue
+        if us >= 0.07 and v <= vr:
+            return k
+        v = np.log(v * alpha / (a / (us * us) + b))
+        if v <= h - math.lgamma(k + 1.0) - math.lgamma(n - k + 1.0) + (k - m) * lpq:
+            return k
+
+
+@nb.njit(cache=True)
+def sample_counts(seed, n, lam, trials, p):
+    """n Poisson(lam) and n Binomial(trials, p) draws, one stream per draw (for tests)."""
+    pois = np.empty(n)
+    binom = np.empty(n)
+    state = np.zeros(1, np.uint64)
+    for i in range(n):
+        state[0] = path_state(np.uint64(seed), np.uint64(i))
+        pois[i] = next_poisson(state, lam)
+        binom[i] = next_binomial(state, trials, p)
+    return pois, binom
+
+
+@nb.njit(cache=True)
 def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, eps: np.ndarray,
                 normals: np.ndarray, scratch: np.ndarray) -> None:
     """Fill ``eps[t, p]`` with correlated unit-variance Student-t shocks (Gaussian if df is large)."""
@@ -125,7 +222,7 @@ def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, eps: np.ndarray,
 def simulate(seed, path_offset, n_paths, block,
              theta_hat, theta_chol, shock_chol, df, proc_pct,
              pin_a, pin_b, pin_c, shift, vol,
-             ind_kind, drivers, ind_start, ind_state, ind_fixed,
+             ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed,
              tgt_ind, tgt_t, tgt_measure, tgt_base_t, tgt_base_value, tgt_cmp, tgt_threshold,
              n_keep):
     """Simulate ``n_paths`` paths starting at global index ``path_offset`` and reduce as it goes.
@@ -156,6 +253,8 @@ def simulate(seed, path_offset, n_paths, block,
         x = np.empty((n_t, n_p))
         z_pin = np.empty((n_t, n_p))
         y = np.empty((n_m, n_t))
+        flow = np.zeros((n_m, n_t))
+        cstate = np.zeros(1, np.uint64)
         met = np.empty((n_s, n_j + 1), np.bool_)
         for i in range(b * block, min((b + 1) * block, n_paths)):
             gpath = path_offset + i
@@ -180,7 +279,9 @@ def simulate(seed, path_offset, n_paths, block,
             draw_shocks(state, shock_chol, df, eps, shock_normals, scratch)
             for s in range(n_s):
                 _paths_for_scenario(s, mu, phi, sigma, x0, eps, z_pin, pin_a, pin_b, pin_c, shift, vol, x)
-                _indicators(x, proc_pct, ind_kind, drivers, ind_start, ind_state, ind_fixed, y)
+                cstate[0] = path_state(seed64 ^ _COUNT_SALT, np.uint64(gpath))  # same per scenario
+                _indicators(x, proc_pct, ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed, y,
+                            flow, cstate)
                 allmet = True
                 for j in range(n_j):
                     ok = _target_met(y, tgt_ind[j], tgt_t[j], tgt_measure[j], tgt_base_t[j],
@@ -226,14 +327,28 @@ def _paths_for_scenario(s, mu, phi, sigma, x0, eps, z_pin, pin_a, pin_b, pin_c, 
 
 
 @nb.njit(cache=True, inline="always")
-def _indicators(x, proc_pct, ind_kind, drivers, ind_start, ind_state, ind_fixed, y):
+def _indicators(x, proc_pct, ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed, y, flow,
+                cstate):
+    """Indicator values on the grid from the process paths; observed years stay fixed."""
     n_t, n_p = x.shape
     for m in range(ind_kind.size):
         kind = ind_kind[m]
+        if kind == ENTRIES:
+            continue  # second pass: needs its stock's entries
         level = ind_state[m]
         for t in range(n_t):
             if t <= ind_start[m]:
                 y[m, t] = ind_fixed[m, t]
+                continue
+            if kind == COUNT:
+                entry_rate = max(x[t, ind_link[m, 0]], 0.0) / 100.0
+                entries = next_poisson(cstate, level * entry_rate)
+                exits = 0.0
+                if ind_link[m, 1] >= 0:
+                    exits = next_binomial(cstate, level, min(max(x[t, ind_link[m, 1]], 0.0) / 100.0, 1.0))
+                level += entries - exits
+                y[m, t] = level
+                flow[m, t] = entries
                 continue
             step = 0.0
             for p in range(n_p):
@@ -251,6 +366,11 @@ def _indicators(x, proc_pct, ind_kind, drivers, ind_start, ind_state, ind_fixed,
             else:
                 level += step
                 y[m, t] = 100.0 / (1.0 + np.exp(-level))
+    for m in range(ind_kind.size):
+        if ind_kind[m] == ENTRIES:
+            stock = ind_link[m, 0]
+            for t in range(n_t):
+                y[m, t] = ind_fixed[m, t] if t <= ind_start[stock] else flow[stock, t]
 
 
 @nb.njit(cache=True, inline="always")

@@ -60,13 +60,20 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
     """Lay out a run of ``scenario`` on the observations ``obs`` (already cut to the vintage)."""
     scenario.check_against(model)
     region = scenario.region
-    used = list(dict.fromkeys(t.indicator for t in scenario.targets.values()))
+    used = list(dict.fromkeys(t.indicator for t in scenario.targets.values() if t.indicator))
+    used = list(dict.fromkeys([*(model.indicators[n].of for n in used if model.indicators[n].of), *used]))
     histories = {name: _history(model.indicators[name], name, region, obs) for name in used}
     skipped: list[Skipped] = []
     live: dict[str, TargetSpec] = {}
     for tid, target in scenario.targets.items():
-        reason = _why_not(target, model.indicators[target.indicator], histories[target.indicator], region)
-        missing = [p for p in model.indicators[target.indicator].drivers if p not in params.processes]
+        if target.indicator is None:
+            skipped.append(Skipped(tid, f"no model for this quantity yet (model {model.name!r} has no "
+                                        "indicator for it)"))
+            continue
+        ind = model.indicators[target.indicator]
+        hist = histories[ind.of] if ind.kind == "entries" else histories[target.indicator]
+        reason = _why_not(target, ind if ind.kind != "entries" else model.indicators[ind.of], hist, region)
+        missing = [p for p in ind.processes(model) if p not in params.processes]
         if not reason and missing:
             reason = (f"{params.path.name} has no parameters for process {missing[0]}"
                       + (f" ({params.note})" if params.note else "; run sim calibrate"))
@@ -75,11 +82,14 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
         else:
             live[tid] = target
     indicators = list(dict.fromkeys(t.indicator for t in live.values()))
-    procs = list(dict.fromkeys(p for name in indicators for p in model.indicators[name].drivers))
+    indicators = list(dict.fromkeys([*(model.indicators[n].of for n in indicators if model.indicators[n].of),
+                                     *indicators]))
+    procs = list(dict.fromkeys(p for name in indicators for p in model.indicators[name].processes(model)))
     if not live:
         return Plan(region, [], procs, indicators, list(scenario.scenarios), _weights(scenario), [],
                     pd.DataFrame(), skipped, {}, [])
-    starts = {name: max(histories[name].values.index, default=None) for name in indicators}
+    starts = {name: max(histories[model.indicators[name].of or name].values.index, default=None)
+              for name in indicators}
     first = min([y for y in starts.values() if y is not None] + [t.year for t in live.values()])
     last = max(t.year for t in live.values())
     years = list(range(first, last + 1))
@@ -343,8 +353,10 @@ def _scenario_arrays(scenario: ScenarioFile, procs: list[str], years: list[int],
 def _indicator_arrays(indicators: list[str], model: ModelSpec, procs: list[str],
                       histories: dict[str, _History], years: list[int]) -> dict:
     n_m, n_t = len(indicators), len(years)
-    kinds = {"rate": kernels.RATE, "level": kernels.LEVEL, "share": kernels.SHARE}
+    kinds = {"rate": kernels.RATE, "level": kernels.LEVEL, "share": kernels.SHARE,
+             "count": kernels.COUNT, "entries": kernels.ENTRIES}
     ind_kind = np.zeros(n_m, np.int64)
+    ind_link = np.full((n_m, 2), -1, np.int64)
     drivers = np.zeros((n_m, len(procs)))
     ind_start = np.full(n_m, -1, np.int64)
     ind_state = np.zeros(n_m)
@@ -356,15 +368,24 @@ def _indicator_arrays(indicators: list[str], model: ModelSpec, procs: list[str],
             drivers[m, procs.index(proc)] = coef
         if ind.kind == "rate":
             continue  # computed from its (pinned) processes in every year
+        if ind.kind == "count":
+            ind_link[m] = procs.index(ind.entry), procs.index(ind.exit) if ind.exit else -1
+        if ind.kind == "entries":
+            ind_link[m, 0] = indicators.index(ind.of)
         hist = histories[name].values
-        last = int(hist.index.max())
+        last = int(histories[ind.of or name].values.index.max())
         ind_start[m] = last - years[0]
         for t, year in enumerate(years):
             if year <= last and year in hist.index:
                 ind_fixed[m, t] = hist[year]
-        level = hist[last]
-        ind_state[m] = math.log(level) if ind.kind == "level" else math.log(level / (100 - level))
-    return {"ind_kind": ind_kind, "drivers": drivers, "ind_start": ind_start,
+        level = hist[last] if last in hist.index else math.nan
+        if ind.kind == "level":
+            ind_state[m] = math.log(level)
+        elif ind.kind == "share":
+            ind_state[m] = math.log(level / (100 - level))
+        elif ind.kind == "count":
+            ind_state[m] = level
+    return {"ind_kind": ind_kind, "drivers": drivers, "ind_link": ind_link, "ind_start": ind_start,
             "ind_state": ind_state, "ind_fixed": ind_fixed}
 
 

@@ -69,14 +69,19 @@ class ProcessSpec(_Strict):
 
 class IndicatorSpec(_Strict):
     """What a target is about. rate: a weighted sum of processes; level: compounds its drivers;
-    share (in %): its logit moves by its drivers."""
+    share (in %): its logit moves by its drivers; count: a stock of firms, last year's plus
+    Poisson entries (rate ``entry`` % of the stock) minus binomial exits (rate ``exit`` %);
+    entries: the yearly entries of the count indicator ``of``."""
 
     name_zh: Text
     name_en: Text
-    kind: Literal["rate", "level", "share"]
+    kind: Literal["rate", "level", "share", "count", "entries"]
     unit: str | None = Field(default=None, description="None for a level known only up to scale")
     better: Literal["higher", "lower"] = "higher"
-    drivers: dict[Name, Finite] = Field(min_length=1)
+    drivers: dict[Name, Finite] = Field(default_factory=dict)
+    entry: Name | None = None
+    exit: Name | None = None
+    of: Name | None = None
     data: Name | None = Field(default=None, description="name in calibration/data; default: same")
     growth_data: Name | None = Field(default=None, description="its yearly % change in the data")
     description: str = ""
@@ -87,6 +92,24 @@ class IndicatorSpec(_Strict):
         if unit is not None and unit not in units.UNITS:
             raise ValueError(f"unknown unit {unit!r}; known: {', '.join(units.UNITS)}")
         return unit
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> IndicatorSpec:
+        needs = {"rate": "drivers", "level": "drivers", "share": "drivers", "count": "entry", "entries": "of"}
+        if not getattr(self, needs[self.kind]):
+            raise ValueError(f"a {self.kind} indicator needs {needs[self.kind]}")
+        allowed = {needs[self.kind]} | ({"exit"} if self.kind == "count" else set())
+        extra = {"drivers", "entry", "exit", "of"} - allowed
+        given = [f for f in sorted(extra) if getattr(self, f)]
+        if given:
+            raise ValueError(f"{given[0]} is not for a {self.kind} indicator")
+        return self
+
+    def processes(self, model: ModelSpec) -> list[str]:
+        """The processes this indicator is built from (for entries: those of its stock)."""
+        if self.kind == "entries":
+            return model.indicators[self.of].processes(model)
+        return [*self.drivers, *(p for p in (self.entry, self.exit) if p)]
 
 
 class ModelSpec(_File):
@@ -99,10 +122,14 @@ class ModelSpec(_File):
     def load(cls, path: str | Path) -> ModelSpec:
         model = super().load(path)
         for name, ind in model.indicators.items():
-            for proc in ind.drivers:
-                if proc not in model.processes:
-                    raise model.error(("indicators", name, "drivers", proc),
-                                      f"no process named {proc!r}; processes: {', '.join(model.processes)}")
+            for field in ("drivers", "entry", "exit"):
+                for proc in (getattr(ind, field) or {}) if field == "drivers" else [getattr(ind, field)]:
+                    if proc is not None and proc not in model.processes:
+                        loc = ("indicators", name, field) + ((proc,) if field == "drivers" else ())
+                        raise model.error(loc, f"no process named {proc!r}; processes: "
+                                          f"{', '.join(model.processes)}")
+            if ind.kind == "entries" and model.indicators.get(ind.of, ind).kind != "count":
+                raise model.error(("indicators", name, "of"), f"{ind.of!r} is not a count indicator")
             if ind.kind == "share" and ind.unit != "%":
                 raise model.error(("indicators", name, "unit"), "a share is in '%'")
         return model
@@ -188,7 +215,7 @@ class TargetSpec(_Strict):
 
     name_zh: Text
     name_en: Text
-    indicator: Name
+    indicator: Name | None = Field(default=None, description="None: no model for this quantity yet")
     year: Year
     measure: Literal["level", "growth", "change_since", "difference_since"] = "level"
     base_year: Year | None = None
@@ -255,6 +282,8 @@ class ScenarioFile(_File):
     def check_against(self, model: ModelSpec) -> None:
         """Every name the scenario uses must exist in the model, with a compatible unit."""
         for name, target in self.targets.items():
+            if target.indicator is None:
+                continue  # listed as not simulated: no model for it
             ind = model.indicators.get(target.indicator)
             if ind is None:
                 raise self.error(("targets", name, "indicator"),
@@ -281,6 +310,8 @@ def _target_dimension(ind: IndicatorSpec, measure: str) -> str:
         return "pp"
     if ind.kind in ("rate", "share"):
         return "percent"
+    if ind.kind == "entries":
+        return "count"
     if ind.unit is None:
         return "an unknown scale (only its changes can be targeted)"
     return units.dimension(ind.unit)

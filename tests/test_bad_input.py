@@ -49,7 +49,7 @@ CASES = [
     (PARAMS, "model: ar1", "model: other", r"testland\.yaml:2: model: was fitted for model 'other'"),
     (MODEL, "drivers: {g: 1}\n  rate", "drivers: {h: 1}\n  rate", r"ar1\.yaml:\d+: indicators\.level\.drivers\.h: "
      r"no process named 'h'; processes: g"),
-    (MODEL, "kind: level", "kind: stock", r"indicators\.level\.kind: Input should be 'rate', 'level' or 'share'"),
+    (MODEL, "kind: level", "kind: stock", r"indicators\.level\.kind: Input should be 'rate', 'level', 'share', 'count' or 'entries'"),
     (DATA, ",亿元,,2021", ",亿,,2021", r"testland\.csv:2: unit: unknown unit '亿'"),
     (DATA, "2020,1-12,100", "2020,1-13,100", r"testland\.csv:2: months: '1-13' is not a month span"),
     (DATA, "2020,1-12,100", "2020,1-12,abc", r"testland\.csv:2: value: 'abc' is not a number"),
