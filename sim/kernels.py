@@ -20,9 +20,8 @@ from the calibration's sampling distribution. Observed years are pinned.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import math
+from pathlib import Path
 
 import numba as nb
 import numpy as np
@@ -135,7 +134,8 @@ def next_poisson(state: np.ndarray, lam: float) -> float:
             return k
         if k < 0.0 or (us < 0.013 and v > us):
             continue
-        if np.log(v) + np.log(invalpha) - np.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(k + 1.0):
+        log_ratio = np.log(v) + np.log(invalpha) - np.log(a / (us * us) + b)
+        if log_ratio <= -lam + k * loglam - math.lgamma(k + 1.0):
             return k
 
 
