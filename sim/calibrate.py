@@ -48,7 +48,6 @@ from sim.plan import NATIONAL, known_process_values
 from sim.spec import ModelSpec
 
 MIN_PAIRS = 8  # consecutive pairs needed to estimate persistence
-MIN_REGIONS = 3  # regions needed for a random-effects pool; fewer: China joins the pool
 MIN_OBS = 3  # observations needed to estimate a process at all
 MIN_OVERLAP = 8  # residual pairs needed to estimate a correlation
 PRIOR_PHI = (0.0, 0.4)  # mean and sd of phi where the data cannot identify it
@@ -127,11 +126,10 @@ def _fit_process(name: str, model: ModelSpec, obs: pd.DataFrame, known: dict, re
     panel = {r: pd.Series(known[r][0][name], dtype=float).sort_index() for r in all_regions}
     panel = {r: s for r, s in panel.items() if not s.empty}
     note = ""
-    if len(panel) < MIN_REGIONS or sum(map(len, panel.values())) < 2 * MIN_OBS:
-        china = pd.Series(known[NATIONAL][0][name], dtype=float).sort_index()
-        if not china.empty and not (china == 0).all():
-            panel[NATIONAL] = china
-            note = f"fewer than {MIN_REGIONS} regions have data, so China joins the pool"
+    china = pd.Series(known[NATIONAL][0][name], dtype=float).sort_index()
+    if not china.empty and not (china == 0).all():  # a spread is 0 for China by definition
+        panel[NATIONAL] = china
+        note = "China's own series is one member of the pool"
     if sum(map(len, panel.values())) < MIN_OBS:
         return None
     fit = fit_panel(panel, region, name)

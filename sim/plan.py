@@ -273,6 +273,18 @@ def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
         where = NATIONAL if spec.scope == "national" else region
         full[name] = series(obs, where, spec.data or name).to_dict()
         ytd[name] = _latest_ytd(obs, where, spec.data or name, exclude=full[name])
+    for ind_name, ind in model.indicators.items():  # a stock, its entries and next stock: the rates
+        if ind.kind != "count":
+            continue
+        stock = series(obs, region, ind.data or ind_name)
+        flows = [i for i, spec in model.indicators.items() if spec.kind == "entries" and spec.of == ind_name]
+        entries = series(obs, region, flows[0]) if flows else pd.Series(dtype=float)
+        for year, new in entries.items():
+            if year - 1 in stock.index and stock[year - 1] > 0:
+                full[ind.entry].setdefault(year, 100 * new / stock[year - 1])
+                if ind.exit and year in stock.index:
+                    exits = stock[year - 1] + new - stock[year]
+                    full[ind.exit].setdefault(year, 100 * exits / stock[year - 1])
     changed = True
     while changed:
         changed = False

@@ -24,7 +24,7 @@ CASES = [
      r"the model 'ar1' has no indicator 'levl'; it has: level, rate"),
     (SCEN, "unit: 亿元", "unit: 家", r"testland-2023\.yaml:12: targets\.level_high\.unit: level of level is "
      r"measured in money, not '家'"),
-    (SCEN, "unit: 亿元", "unit: 亿", r"targets\.level_high: unknown unit '亿'; known: "),
+    (SCEN, "unit: 亿元", "unit: 亿美元", r"targets\.level_high: unknown unit '亿美元'; known: "),
     (SCEN, "    source: test\n  rate_low", "    source: test\n    source: again\n  rate_low",
      r"testland-2023\.yaml:15: targets\.level_high\.source: duplicate key \(first at line 14\); keep one"),
     (SCEN, "    clause: 水平达到112亿元\n", "", r"testland-2023\.yaml:5: targets\.level_high\.clause: required key is missing"),
@@ -50,7 +50,7 @@ CASES = [
     (MODEL, "drivers: {g: 1}\n  rate", "drivers: {h: 1}\n  rate", r"ar1\.yaml:\d+: indicators\.level\.drivers\.h: "
      r"no process named 'h'; processes: g"),
     (MODEL, "kind: level", "kind: stock", r"indicators\.level\.kind: Input should be 'rate', 'level', 'share', 'count' or 'entries'"),
-    (DATA, ",亿元,,2021", ",亿,,2021", r"testland\.csv:2: unit: unknown unit '亿'"),
+    (DATA, ",亿元,,2021", ",亿美元,,2021", r"testland\.csv:2: unit: unknown unit '亿美元'"),
     (DATA, "2020,1-12,100", "2020,1-13,100", r"testland\.csv:2: months: '1-13' is not a month span"),
     (DATA, "2020,1-12,100", "2020,1-12,abc", r"testland\.csv:2: value: 'abc' is not a number"),
     (DATA, "2020,1-12,100", "2020,1-12,-100", r"testland\.csv:2: value: a money cannot be negative"),
