@@ -90,8 +90,9 @@ def simulate(plan: Plan, *, paths: int, seed: int, keep: int,
     for start in range(0, paths, CHUNK):
         n = min(CHUNK, paths - start)
         part, kept, bad = kernels.simulate(
-            np.uint64(seed), start, n, BLOCK, a["theta_hat"], a["theta_chol"], a["shock_chol"],
-            a["df"], a["proc_pct"], a["pin_a"], a["pin_b"], a["pin_c"], a["shift"], a["vol"],
+            np.uint64(seed), start, n, BLOCK, a["theta_hat"], a["theta_chol"], a["theta_over"],
+            a["shock_chol"], a["df"], a["proc_pct"], a["pin_a"], a["pin_b"], a["pin_c"], a["shift"],
+            a["vol"], a["level_shock"],
             a["ind_kind"], a["drivers"], a["ind_link"], a["ind_start"], a["ind_state"], a["ind_fixed"],
             a["tgt_ind"], a["tgt_t"], a["tgt_measure"], a["tgt_base_t"], a["tgt_base_value"],
             a["tgt_cmp"], a["tgt_threshold"], keep)

@@ -220,8 +220,8 @@ def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, eps: np.ndarray,
 
 @nb.njit(cache=True, parallel=True)
 def simulate(seed, path_offset, n_paths, block,
-             theta_hat, theta_chol, shock_chol, df, proc_pct,
-             pin_a, pin_b, pin_c, shift, vol,
+             theta_hat, theta_chol, theta_over, shock_chol, df, proc_pct,
+             pin_a, pin_b, pin_c, shift, vol, level_shock,
              ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed,
              tgt_ind, tgt_t, tgt_measure, tgt_base_t, tgt_base_value, tgt_cmp, tgt_threshold,
              n_keep):
@@ -278,10 +278,11 @@ def simulate(seed, path_offset, n_paths, block,
                     z_pin[t, p] = normals[4 * n_p + t * n_p + p]
             draw_shocks(state, shock_chol, df, eps, shock_normals, scratch)
             for s in range(n_s):
-                _paths_for_scenario(s, mu, phi, sigma, x0, eps, z_pin, pin_a, pin_b, pin_c, shift, vol, x)
+                _paths_for_scenario(s, mu, phi, sigma, theta_over, x0, eps, z_pin, pin_a, pin_b, pin_c,
+                                    shift, vol, x)
                 cstate[0] = path_state(seed64 ^ _COUNT_SALT, np.uint64(gpath))  # same per scenario
                 _indicators(x, proc_pct, ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed, y,
-                            flow, cstate)
+                            flow, cstate, level_shock[s])
                 allmet = True
                 for j in range(n_j):
                     ok = _target_met(y, tgt_ind[j], tgt_t[j], tgt_measure[j], tgt_base_t[j],
@@ -306,19 +307,24 @@ def simulate(seed, path_offset, n_paths, block,
 
 
 @nb.njit(cache=True, inline="always")
-def _paths_for_scenario(s, mu, phi, sigma, x0, eps, z_pin, pin_a, pin_b, pin_c, shift, vol, x):
+def _paths_for_scenario(s, mu_d, phi_d, sigma_d, theta_over, x0, eps, z_pin, pin_a, pin_b, pin_c, shift,
+                        vol, x):
     """One scenario's process paths. A pinned year (pin_b not NaN) is a * (the AR draw) + b +
-    c * z: a full observed year has a = c = 0; a year known up to some months keeps part of the draw."""
+    c * z: a full observed year has a = c = 0; a year known up to some months keeps part of the draw.
+    A scenario's parameter override (not NaN) replaces the path's drawn parameter."""
     n_t, n_p = x.shape
     for p in range(n_p):
+        mu = mu_d[p] if np.isnan(theta_over[s, p, 0]) else theta_over[s, p, 0]
+        phi = phi_d[p] if np.isnan(theta_over[s, p, 1]) else theta_over[s, p, 1]
+        sigma = sigma_d[p] if np.isnan(theta_over[s, p, 2]) else theta_over[s, p, 2]
         prev = x0[p]
         if not np.isnan(pin_b[p, 0]):
             prev = pin_a[p, 0] * prev + pin_b[p, 0] + pin_c[p, 0] * z_pin[0, p]
-        prev_mean = mu[p] + shift[s, p, 0]
+        prev_mean = mu + shift[s, p, 0]
         x[0, p] = prev
         for t in range(1, n_t):
-            mean_t = mu[p] + shift[s, p, t]
-            cur = mean_t + phi[p] * (prev - prev_mean) + sigma[p] * vol[s, p, t] * eps[t, p]
+            mean_t = mu + shift[s, p, t]
+            cur = mean_t + phi * (prev - prev_mean) + sigma * vol[s, p, t] * eps[t, p]
             if not np.isnan(pin_b[p, t]):
                 cur = pin_a[p, t] * cur + pin_b[p, t] + pin_c[p, t] * z_pin[t, p]
             x[t, p] = cur
@@ -328,7 +334,7 @@ def _paths_for_scenario(s, mu, phi, sigma, x0, eps, z_pin, pin_a, pin_b, pin_c, 
 
 @nb.njit(cache=True, inline="always")
 def _indicators(x, proc_pct, ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed, y, flow,
-                cstate):
+                cstate, shock):
     """Indicator values on the grid from the process paths; observed years stay fixed."""
     n_t, n_p = x.shape
     for m in range(ind_kind.size):
@@ -359,13 +365,17 @@ def _indicators(x, proc_pct, ind_kind, drivers, ind_link, ind_start, ind_state, 
                     else:
                         step += c * np.log1p(x[t, p] / 100.0)
             if kind == RATE:
-                y[m, t] = step
+                y[m, t] = step + shock[m, t]
             elif kind == LEVEL:
-                level += step
+                level += step + shock[m, t]
                 y[m, t] = np.exp(level)
             else:
                 level += step
-                y[m, t] = 100.0 / (1.0 + np.exp(-level))
+                share = 100.0 / (1.0 + np.exp(-level))
+                if shock[m, t] != 0.0:
+                    share = min(max(share + shock[m, t], 1e-9), 100.0 - 1e-9)
+                    level = np.log(share / (100.0 - share))
+                y[m, t] = share
     for m in range(ind_kind.size):
         if ind_kind[m] == ENTRIES:
             stock = ind_link[m, 0]

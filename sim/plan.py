@@ -16,7 +16,7 @@ import pandas as pd
 from sim import kernels, units
 from sim.conditioning import partial_year
 from sim.observations import series
-from sim.spec import IndicatorSpec, ModelSpec, ParamsFile, ScenarioFile, Shift, TargetSpec
+from sim.spec import IndicatorSpec, ModelSpec, ParamsFile, ScenarioFile, TargetSpec
 
 # 左右: targets are set on a half-point grid (6%, 6.5%, 7% …), so "6.5%左右" is met by anything
 # closer to 6.5 than to the step below: a tolerance of 0.25 in the target's unit for % and
@@ -97,7 +97,7 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
     arrays: dict = {}
     notes: list[str] = []
     arrays.update(_process_arrays(procs, model, params, region, obs, years, notes))
-    arrays.update(_scenario_arrays(scenario, procs, years, scenario.year))
+    arrays.update(_scenario_arrays(scenario, procs, indicators, model, years))
     arrays.update(_indicator_arrays(indicators, model, procs, histories, years))
     info = []
     tgt = {k: [] for k in ("ind", "t", "measure", "base_t", "base_value", "cmp", "threshold")}
@@ -339,27 +339,35 @@ def _latest_ytd(obs: pd.DataFrame, region: str, indicator: str, exclude: dict
     return out
 
 
-def _scenario_arrays(scenario: ScenarioFile, procs: list[str], years: list[int], default_from: int
-                     ) -> dict:
-    """Shifts and volatility multipliers by scenario, process and year; they start in the
-    scenario's own year unless the file says ``from``."""
-    n_s, n_p, n_t = len(scenario.scenarios), len(procs), len(years)
+def _scenario_arrays(scenario: ScenarioFile, procs: list[str], indicators: list[str],
+                     model: ModelSpec, years: list[int]) -> dict:
+    """Shifts, volatility multipliers, level shocks and parameter overrides by scenario. Shifts
+    and multipliers start in the scenario file's year unless ``from`` says otherwise."""
+    resolved = scenario.resolved()
+    n_s, n_p, n_t = len(resolved), len(procs), len(years)
     shift = np.zeros((n_s, n_p, n_t))
     vol = np.ones((n_s, n_p, n_t))
-    for s, spec in enumerate(scenario.scenarios.values()):
-        for name, how in spec.shift.items():
+    level_shock = np.zeros((n_s, len(indicators), n_t))
+    theta_over = np.full((n_s, n_p, 3), np.nan)
+    for s, spec in enumerate(resolved.values()):
+        for table, out in ((spec.shifts(), shift), (spec.scales(), vol)):
+            for name, how in table.items():
+                if name in procs:
+                    start = scenario.year if how.from_year is None else how.from_year
+                    for t, year in enumerate(years):
+                        if t > 0 and year >= start:
+                            out[s, procs.index(name), t] = how.by
+        for name, shock in spec.shock.items():
+            if name in indicators and shock.year in years:
+                by = math.log1p(shock.by / 100) if model.indicators[name].kind == "level" else shock.by
+                level_shock[s, indicators.index(name), years.index(shock.year)] = by
+        for name, over in spec.override.items():
             if name in procs:
-                by, start = (how.by, how.from_year) if isinstance(how, Shift) else (how, None)
-                start = default_from if start is None else start
-                for t, year in enumerate(years):
-                    if t > 0 and year >= start:
-                        shift[s, procs.index(name), t] = by
-        for name, scale in spec.volatility.items():
-            if name in procs:
-                for t, year in enumerate(years):
-                    if t > 0 and year >= default_from:
-                        vol[s, procs.index(name), t] = scale
-    return {"shift": shift, "vol": vol}
+                p = procs.index(name)
+                theta_over[s, p] = (over.mean if over.mean is not None else np.nan,
+                                    over.phi if over.phi is not None else np.nan,
+                                    over.sigma if over.sigma is not None else np.nan)
+    return {"shift": shift, "vol": vol, "level_shock": level_shock, "theta_over": theta_over}
 
 
 def _indicator_arrays(indicators: list[str], model: ModelSpec, procs: list[str],

@@ -244,19 +244,55 @@ class TargetSpec(_Strict):
 
 
 class Shift(_Strict):
+    """Percentage points (or the process's own unit) added to a process's mean, from a year on."""
+
     by: Finite
     from_year: Year | None = Field(default=None, alias="from")
 
 
+class Scale(_Strict):
+    """A multiplier of a process's shock standard deviation, from a year on."""
+
+    by: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+    from_year: Year | None = Field(default=None, alias="from")
+
+
+class Shock(_Strict):
+    """A one-off shock to an indicator in one year: % of a level (it carries on, levels compound),
+    percentage points of a share (it carries on) or of a rate (that year only)."""
+
+    year: Year
+    by: Finite
+
+
+class Override(_Strict):
+    """Replaces calibrated parameters of a process in one scenario (fixed: no sampling error)."""
+
+    mean: Finite | None = None
+    phi: Annotated[float, Field(gt=-1, lt=1)] | None = None
+    sigma: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+
+
+Positive = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+
+
 class ScenarioSpec(_Strict):
-    """Assumptions on top of the calibrated processes: mean shifts in percentage points (or the
-    process's own unit) from a year on, and volatility multipliers."""
+    """Assumptions on top of the calibrated processes. ``base`` names a scenario whose assumptions
+    this one starts from (its own entries win, key by key)."""
 
     weight: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    base: Name | None = None
     description: str = ""
     shift: dict[Name, Finite | Shift] = Field(default_factory=dict)
-    volatility: dict[Name, Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]] = Field(
-        default_factory=dict)
+    volatility: dict[Name, Positive | Scale] = Field(default_factory=dict)
+    shock: dict[Name, Shock] = Field(default_factory=dict)
+    override: dict[Name, Override] = Field(default_factory=dict)
+
+    def shifts(self) -> dict[str, Shift]:
+        return {k: v if isinstance(v, Shift) else Shift(by=v) for k, v in self.shift.items()}
+
+    def scales(self) -> dict[str, Scale]:
+        return {k: v if isinstance(v, Scale) else Scale(by=v) for k, v in self.volatility.items()}
 
 
 class ScenarioFile(_File):
@@ -295,12 +331,43 @@ class ScenarioFile(_File):
                                  f"{target.measure} of {target.indicator} is measured in {wanted}, "
                                  f"not {target.unit!r}")
         for sname, scen in self.scenarios.items():
-            for field in ("shift", "volatility"):
+            for field in ("shift", "volatility", "override"):
                 for proc in getattr(scen, field):
                     if proc not in model.processes:
                         raise self.error(("scenarios", sname, field, proc),
                                          f"no process {proc!r} in model {model.name!r}; "
                                          f"processes: {', '.join(model.processes)}")
+            for ind in scen.shock:
+                if ind not in model.indicators or model.indicators[ind].kind in ("count", "entries"):
+                    raise self.error(("scenarios", sname, "shock", ind),
+                                     f"no rate, level or share indicator {ind!r} in model {model.name!r}")
+
+    def resolved(self) -> dict[str, ScenarioSpec]:
+        """Each scenario with the assumptions it inherits through ``base`` merged in."""
+        out: dict[str, ScenarioSpec] = {}
+
+        def resolve(name: str, chain: tuple[str, ...]) -> ScenarioSpec:
+            if name in out:
+                return out[name]
+            scen = self.scenarios[name]
+            if scen.base is None:
+                out[name] = scen
+                return scen
+            if scen.base not in self.scenarios:
+                raise self.error(("scenarios", name, "base"), f"no scenario {scen.base!r} to start from; "
+                                 f"scenarios: {', '.join(self.scenarios)}")
+            if scen.base in chain:
+                raise self.error(("scenarios", name, "base"),
+                                 f"scenarios inherit in a circle: {' -> '.join((*chain, scen.base))}")
+            parent = resolve(scen.base, (*chain, scen.base))
+            merged = {field: {**getattr(parent, field), **getattr(scen, field)}
+                      for field in ("shift", "volatility", "shock", "override")}
+            out[name] = scen.model_copy(update=merged)
+            return out[name]
+
+        for name in self.scenarios:
+            resolve(name, (name,))
+        return out
 
 
 def _target_dimension(ind: IndicatorSpec, measure: str) -> str:
