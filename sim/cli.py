@@ -1,19 +1,34 @@
-"""The ``sim`` command: a thin skin over :mod:`sim.api`.
+"""The ``sim`` command: a thin skin over the Python API.
 
-Exit codes: 0 done; 2 bad input (the message names file, line and key); 1 internal error.
+Exit codes: 0 done; 2 bad input (the message names file, line and key); 1 internal error;
+130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import pandas as pd
 
 from sim import api
 from sim.errors import SimError
 from sim.results import ALL, WEIGHTED, Results
+
+LABELS = {
+    "en": {"target": "target", "last": "last observed", "median": "{year}: median [P10, P90]",
+           "legend": "P(·): probability of meeting the target ± one Monte Carlo standard error (pp); "
+                     "weighted: scenarios mixed by their weights; median and range: the weighted mixture.",
+           "notes": "Notes:", "skipped": "Not simulated:", "all": "all targets met together"},
+    "zh": {"target": "目标", "last": "最新实际", "median": "{year}年: 中位数 [P10, P90]",
+           "legend": "P(·): 实现目标的概率 ± 一个蒙特卡洛标准误(百分点); weighted: 按情景权重加权; "
+                     "中位数与区间: 加权混合分布。",
+           "notes": "说明:", "skipped": "未模拟:", "all": "全部目标同时实现"},
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,17 +49,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from sim import extract
+
     parser = argparse.ArgumentParser(prog="sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="probability of meeting each target of a scenario file")
-    run.add_argument("scenario", help="a scenario file, e.g. scenarios/jinan-2025.yaml")
-    run.add_argument("--paths", type=int, default=api.DEFAULT_PATHS, help="Monte Carlo paths")
-    run.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
-    run.add_argument("--threads", type=int, default=None, help="numba threads (default: all cores)")
+
+    def simulation(name: str, help_: str, func: Callable, *, many: bool = False,
+                   paths: int = api.DEFAULT_PATHS) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("scenario", nargs="+" if many else None,
+                       help="scenario file(s), e.g. scenarios/jinan-2025.yaml")
+        p.add_argument("--paths", type=int, default=paths, help=f"Monte Carlo paths (default {paths:,})")
+        p.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
+        p.add_argument("--threads", type=int, default=None, help="numba threads (default: all cores)")
+        p.add_argument("--as-of", type=_date, default=None, help="use only data published by YYYY-MM-DD")
+        p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of tables and reports")
+        p.set_defaults(func=func)
+        return p
+
+    run = simulation("run", "probability of meeting each target of scenario files", _run, many=True)
     run.add_argument("--keep", type=int, default=api.DEFAULT_KEEP, help="paths kept for quantiles")
-    run.add_argument("--as-of", type=_date, default=None, help="use only data published by YYYY-MM-DD")
     run.add_argument("--json", action="store_true", help="print JSON records instead of a table")
-    run.set_defaults(func=_run)
+    req = simulation("required", "the growth each target needs for a 50/80/90% chance", _required)
+    req.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.8, 0.9], help="probabilities")
+    req.add_argument("--scenario", dest="scenario_choice", default=None,
+                     help="the scenario to start from (default: the first)")
+    req.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    sens = simulation("sensitivity", "how each assumption moves each probability (a tornado)", _sensitivity)
+    sens.add_argument("--scenario", dest="scenario_choice", default=None,
+                      help="the scenario to start from (default: the first)")
+    sens.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    cmp_ = simulation("compare", "scenarios side by side: of one file, or the first of several files",
+                      _compare, many=True)
+    cmp_.add_argument("--scenarios", nargs="+", default=None, help="scenario names to compare (one file)")
+    cmp_.add_argument("--chart", default=None, help="write overlaid fan charts to this PNG file")
+    rep = simulation("report", "an HTML report with tables, fan charts, sources; CSV, xlsx, netCDF", _report)
+    rep.add_argument("-o", "--out", required=True, help="output folder")
+    rep.add_argument("--force", action="store_true", help="replace an existing output folder")
+
     cal = sub.add_parser("calibrate", help="fit the model's parameters to calibration/data")
     cal.add_argument("--region", action="append", help="a region (repeatable; default: every region "
                      "with data)")
@@ -59,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--root", default=".", help="the project folder (default: the current one)")
     bt.add_argument("--json", action="store_true", help="print JSON instead of tables")
     bt.set_defaults(func=_backtest)
+    extract.add_subparser(sub)
     return parser
 
 
@@ -69,16 +112,138 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
-def _run(args: argparse.Namespace) -> int:
+def _simulate(path: str, args: argparse.Namespace, keep: int = api.DEFAULT_KEEP) -> Results:
+    """One run with the compile notice and a progress bar (shown only past a second, on a terminal)."""
+    from tqdm import tqdm
+
     from sim import kernels
 
     if not kernels.compiled_on_disk():
         print("sim: compiling the simulation kernel (first run only, about 20 s; cached after)",
               file=sys.stderr)
-    results = api.run(args.scenario, paths=args.paths, seed=args.seed, keep=args.keep,
-                      threads=args.threads, as_of=args.as_of)
-    print(results.to_json() if args.json else table(results))
+    with tqdm(total=args.paths, unit="path", unit_scale=True, delay=1.0, leave=False, disable=None,
+              desc=path, file=sys.stderr) as bar:
+        return api.run(path, paths=args.paths, seed=args.seed, keep=keep, threads=args.threads,
+                       as_of=args.as_of, progress=bar.update)
+
+
+def _run(args: argparse.Namespace) -> int:
+    outputs = []
+    for path in args.scenario:
+        results = _simulate(path, args, args.keep)
+        outputs.append(json.loads(results.to_json()) if args.json else table(results, args.lang))
+    if args.json:
+        print(json.dumps(outputs[0] if len(outputs) == 1 else outputs, ensure_ascii=False, indent=1))
+    else:
+        print("\n\n".join(outputs))
     return 0
+
+
+def _required(args: argparse.Namespace) -> int:
+    from sim.analysis import required_growth
+
+    _threads(args)
+    df = required_growth(args.scenario, levels=tuple(args.levels), scenario=args.scenario_choice,
+                         paths=args.paths, seed=args.seed, as_of=args.as_of)
+    if args.json:
+        print(df.to_json(orient="records", force_ascii=False, indent=1))
+        return 0
+    print(f"Required growth: {args.scenario} (shift of each target's lever from the file's year; "
+          "growth: the median yearly change it implies in the target year)")
+    print(_frame(df, {"probability_now": "{:.1%}", "level": "{:.0%}", "shift": "{:+.3g}",
+                      "growth": "{:.2f}"}))
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.analysis import sensitivity
+
+    _threads(args)
+    df = sensitivity(args.scenario, scenario=args.scenario_choice, paths=args.paths, seed=args.seed,
+                     as_of=args.as_of)
+    if args.json:
+        print(df.to_json(orient="records", force_ascii=False, indent=1))
+        return 0
+    print(f"Sensitivity: {args.scenario} (each assumption moved by its step, one at a time; "
+          "sorted by swing)")
+    print(_frame(df, {c: "{:.1%}" for c in ("p_low", "p_base", "p_high", "swing")}))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    columns = {}
+    runs = []
+    for path in args.scenario:
+        res = _simulate(path, args)
+        runs.append(res)
+        names = args.scenarios if len(args.scenario) == 1 and args.scenarios else (
+            [str(s) for s in res.data["scenario"].values] if len(args.scenario) == 1
+            else [str(res.data["scenario"].values[0])])
+        for name in names:
+            if name not in res.data["scenario"].values:
+                raise SimError(f"no scenario {name!r}; scenarios: "
+                               f"{', '.join(map(str, res.data['scenario'].values))}", file=path)
+            p = res.data["probability"].sel(scenario=name)
+            se = res.data["std_error"].sel(scenario=name)
+            label = name if len(args.scenario) == 1 else f"{path}:{name}"
+            columns[label] = {str(t): _prob(p.sel(target=t).item(), se.sel(target=t).item())
+                              for t in res.data["target"].values}
+    frame = pd.DataFrame(columns).fillna("—")
+    print(frame.to_string())
+    if args.chart:
+        from sim.charts import compare_fans
+
+        figure = compare_fans(runs if len(runs) > 1 else runs[0], lang=args.lang)
+        _save(figure, args.chart)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sim.analysis import required_growth, sensitivity
+    from sim.report import write_report
+
+    res = _simulate(args.scenario, args)
+    extra = {"required growth": required_growth(args.scenario, paths=min(args.paths, 100_000),
+                                                seed=args.seed, as_of=args.as_of),
+             "sensitivity": sensitivity(args.scenario, paths=min(args.paths, 100_000), seed=args.seed,
+                                        as_of=args.as_of)}
+    out = write_report(res, args.out, lang=args.lang, force=args.force, extra_tables=extra)
+    print(f"report written to {out}")
+    return 0
+
+
+def _threads(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        import numba
+
+        if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
+            raise SimError(f"--threads must be from 1 to {numba.config.NUMBA_NUM_THREADS}, "
+                           f"got {args.threads}")
+        numba.set_num_threads(args.threads)
+
+
+def _save(figure, path: str) -> None:  # noqa: ANN001 - a matplotlib Figure
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        figure.savefig(tmp, dpi=150, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    print(f"chart written to {path}")
+
+
+def _frame(df: pd.DataFrame, formats: dict[str, str]) -> str:
+    shown = df.copy()
+    for col, fmt in formats.items():
+        if col in shown:
+            shown[col] = [("—" if pd.isna(v) else fmt.format(v)) for v in shown[col]]
+    return shown.to_string(index=False)
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -91,7 +256,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         for name, p in doc["processes"].items():
             extra = (f"  shrinkage {p['shrinkage']:.2f}" if "shrinkage" in p else "") + (
                 f"  borrowed: {', '.join(p['borrowed'])}" if p.get("borrowed") else "")
-            print(f"  {name:30s} mean {p['mean']['value']:8.3g} ± {p['mean']['std_error']:<7.2g} "
+            print(f"  {name:31s} mean {p['mean']['value']:8.3g} ± {p['mean']['std_error']:<7.2g} "
                   f"phi {p['phi']['value']:6.2f} ± {p['phi']['std_error']:<5.2f} "
                   f"sigma {p['sigma']['value']:6.3g}{extra}")
         if doc["note"]:
@@ -100,8 +265,6 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    import json
-
     from sim.backtest import backtest
 
     bt = backtest(args.root, args.year, paths=args.paths, seed=args.seed)
@@ -126,12 +289,13 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def table(results: Results) -> str:
+def table(results: Results, lang: str = "en") -> str:
     """The probability table a planner reads: one row per target, one column per scenario."""
+    text = LABELS[lang]
     d = results.data
     scenarios = [str(s) for s in d["scenario"].values]
-    header = ["target", "目标", "last observed", f"{d.attrs['target_year']}: median [P10, P90]",
-              *[f"P({s})" for s in scenarios]]
+    header = [text["target"], "目标" if lang == "en" else "target", text["last"],
+              text["median"].format(year=d.attrs["target_year"]), *[f"P({s})" for s in scenarios]]
     rows = []
     for target in d["target"].values:
         t = d.sel(target=target)
@@ -146,18 +310,19 @@ def table(results: Results) -> str:
                       f"[{_num(q.sel(quantile=0.1).item())}, {_num(q.sel(quantile=0.9).item())}]")
         probs = [_prob(t["probability"].sel(scenario=s).item(), t["std_error"].sel(scenario=s).item())
                  for s in scenarios]
-        rows.append([str(t["name_en"].item()), str(t["name_zh"].item()), last, spread, *probs])
+        zh, en = str(t["name_zh"].item()), str(t["name_en"].item())
+        if target == ALL:
+            en = LABELS["en"]["all"]
+        rows.append([en, zh, last, spread, *probs] if lang == "en" else [zh, en, last, spread, *probs])
     a = d.attrs
     lines = [f"{a['region']} {a['target_year']} · {a['scenario_file']} · {a['paths']:,} paths · "
              f"seed {a['seed']}" + (f" · data as of {a['as_of']}" if a["as_of"] else ""),
-             *_grid([header, *rows]),
-             "P(·): probability of meeting the target ± one Monte Carlo standard error (pp); "
-             "weighted: scenarios mixed by their weights; median and range: the weighted mixture."]
+             *_grid([header, *rows]), text["legend"]]
     if results.notes:
-        lines.append("Notes:")
+        lines.append(text["notes"])
         lines += [f"  {note}" for note in results.notes]
     if results.skipped:
-        lines.append("Not simulated:")
+        lines.append(text["skipped"])
         lines += [f"  {s.target}: {s.reason}" for s in results.skipped]
     return "\n".join(lines)
 

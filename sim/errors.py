@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# what str.splitlines() breaks at: a message must stay on one line
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
 class SimError(Exception):
@@ -21,7 +25,7 @@ class SimError(Exception):
         if self.file:
             where = self.file + (f":{self.line}" if self.line else "") + ": "
         key = f"{self.key}: " if self.key else ""
-        return f"{where}{key}{self.message}"
+        return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], f"{where}{key}{self.message}")
 
 
 class SimulationError(SimError):

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -46,7 +47,14 @@ def load(folder: str | Path) -> pd.DataFrame:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    reader = csv.reader(io.StringIO(read_text(path, max_bytes=20_000_000)))
+    reader = csv.reader(io.StringIO(read_text(path, max_bytes=20_000_000), newline=""))
+    try:
+        return _rows(reader, path)
+    except csv.Error as err:  # a field over csv.field_size_limit() (a quote never closed?)
+        raise SimError(f"not valid CSV: {err}", file=path, line=reader.line_num) from None
+
+
+def _rows(reader: Iterator[list[str]], path: Path) -> pd.DataFrame:
     header = next(reader)
     if header != COLUMNS:
         missing = [c for c in COLUMNS if c not in header]
@@ -109,6 +117,8 @@ def _row(raw: dict, path: Path, line: int) -> dict:
         value, unit, dim = value - 100.0, "%", "percent"
     else:
         value, unit = units.convert(value, unit, BASE_UNIT[dim]), BASE_UNIT[dim]
+        if not math.isfinite(value):
+            raise bad("value", f"{raw['value']} {raw['unit']} is too large a number")
     if dim in ("money", "count") and value < 0:
         raise bad("value", f"a {dim} cannot be negative")
     if dim == "percent" and value <= -100:

@@ -76,7 +76,8 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
         missing = [p for p in ind.processes(model) if p not in params.processes]
         if not reason and missing:
             reason = (f"{params.path.name} has no parameters for process {missing[0]}"
-                      + (f" ({params.note})" if params.note else "; run sim calibrate"))
+                      + (" (too few observations to estimate it)" if missing[0] in params.note
+                         else "; run sim calibrate"))
         if reason:
             skipped.append(Skipped(tid, reason))
         else:

@@ -82,6 +82,7 @@ class IndicatorSpec(_Strict):
     entry: Name | None = None
     exit: Name | None = None
     of: Name | None = None
+    lever: Name | None = Field(default=None, description="the process 'required growth' shifts")
     data: Name | None = Field(default=None, description="name in calibration/data; default: same")
     growth_data: Name | None = Field(default=None, description="its yearly % change in the data")
     description: str = ""

@@ -19,17 +19,27 @@ import yaml
 from sim.errors import SimError
 
 MAX_BYTES = 1_000_000
+MAX_DEPTH = 50
 Lines = dict[tuple, int]
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 class _Loader(yaml.SafeLoader):
+    depth = 0
+
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise SimError("YAML aliases (*name) are not allowed here; write the values out",
                            file=self.name, line=mark.line + 1)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:  # the composer recurses: stop before Python's stack does
+            raise SimError(f"nested more than {MAX_DEPTH} levels deep; is it the right file?",
+                           file=self.name, line=self.peek_event().start_mark.line + 1)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
@@ -57,7 +67,11 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
 def load_yaml(path: Path) -> tuple[Any, Lines]:
     """Return the document as plain Python values and the line of every key path."""
     text = read_text(path)
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # checks every character first
+    except yaml.reader.ReaderError as err:
+        raise SimError(f"not valid YAML: the non-printable character U+{err.character:04X} is not "
+                       "allowed; delete it", file=path, line=text.count("\n", 0, err.position) + 1) from None
     loader.name = str(path)
     try:
         node = loader.get_single_node()
@@ -83,7 +97,7 @@ def _to_python(node: yaml.Node, where: tuple, lines: Lines, loader: _Loader, pat
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SimError("a key must be a plain name", file=path, line=key_node.start_mark.line + 1)
-            key = loader.construct_object(key_node)
+            key = _construct(key_node, loader, path)
             if key == "<<":
                 raise SimError("merge keys (<<) are not allowed; write the values out",
                                file=path, line=key_node.start_mark.line + 1)
@@ -100,7 +114,24 @@ def _to_python(node: yaml.Node, where: tuple, lines: Lines, loader: _Loader, pat
             lines[(*where, i)] = item.start_mark.line + 1
             items.append(_to_python(item, (*where, i), lines, loader, path))
         return items
-    return loader.construct_object(node)
+    return _construct(node, loader, path)
+
+
+def _construct(node: yaml.Node, loader: _Loader, path: Path) -> Any:
+    """The value of a scalar; a tag or a plain value PyYAML cannot construct is a SimError."""
+    try:
+        return loader.construct_object(node)
+    except yaml.MarkedYAMLError as err:  # an unknown tag: !foo, !!python/object, ...
+        problem = err.problem or err.context
+    except (ValueError, TypeError, AttributeError, KeyError):  # 2023-02-30, !!int x, !!bool x
+        problem = f"cannot read {_short(node.value)!r} as {node.tag.rsplit(':', 1)[-1]}"
+    raise SimError(f"not valid YAML: {problem}; quote it if it is text", file=path,
+                   line=node.start_mark.line + 1)
+
+
+def _short(text: object, width: int = 40) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _dotted(loc: tuple) -> str:
@@ -133,8 +164,10 @@ def validate(model: type[M], data: Any, lines: Lines, path: Path) -> M:
 
 
 def _is_union_tag(part: object) -> bool:
-    # pydantic puts the union member it tried in the location ("function-after[...]", "float", ...)
-    return isinstance(part, str) and ("[" in part or part in {"float", "int", "str", "dict"})
+    # pydantic puts the union member it tried in the location ("function-after[...]", "float",
+    # "constrained-float", "Shift"); keys in our files are snake_case
+    return isinstance(part, str) and ("[" in part or "-" in part or part[:1].isupper()
+                                      or part in {"float", "int", "str", "dict", "bool", "list"})
 
 
 def _describe(error: dict, model: type[pydantic.BaseModel], loc: tuple) -> str:

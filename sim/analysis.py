@@ -1,0 +1,216 @@
+"""What it would take, and what matters: required growth and sensitivity.
+
+Both rerun the kernel on variants of one scenario laid side by side as extra scenarios of a single
+pass, so every variant sees the same random numbers (common random numbers): the probability is then
+a smooth, monotone function of a shift, and differences between variants are not noise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import api
+from sim.errors import SimError
+from sim.plan import Plan, build
+from sim.spec import ModelSpec
+
+LEVELS = (0.5, 0.8, 0.9)
+GRID = 21  # shifts per pass
+STEP = {"%": 1.0, "log": 0.01, "logit": 0.02}  # sensitivity step of a mean, per process unit
+VOL_STEP = 1.5  # sensitivity: volatility multiplied and divided by this
+
+
+def _base_plan(scenario_path: str | Path, scenario: str | None, as_of: dt.date | None
+               ) -> tuple[Plan, ModelSpec, int]:
+    inputs = api.load_inputs(scenario_path, as_of)
+    scen, model = inputs[0], inputs[1]
+    plan = build(*inputs[:4])
+    if not plan.targets:
+        raise SimError("no target of this file can be simulated", file=scen.path)
+    name = scenario or plan.scenarios[0]
+    if name not in plan.scenarios:
+        raise SimError(f"no scenario {name!r}; scenarios: {', '.join(plan.scenarios)}", file=scen.path)
+    return plan, model, scen.year
+
+
+def _variants(plan: Plan, base: int, labels: list[str], edit: Callable[[int, dict], None]) -> Plan:
+    """A plan whose scenarios are copies of scenario ``base``, each changed by ``edit(k, arrays)``."""
+    a = dict(plan.arrays)
+    for key in ("shift", "vol", "level_shock", "theta_over"):
+        a[key] = np.repeat(plan.arrays[key][base:base + 1], len(labels), axis=0)
+    for k in range(len(labels)):
+        edit(k, a)
+    return dataclasses.replace(plan, scenarios=labels, weights=np.full(len(labels), 1 / len(labels)),
+                               arrays=a)
+
+
+def _probabilities(plan: Plan, paths: int, seed: int) -> np.ndarray:
+    """P(met) by (variant, target), from one pass."""
+    cohits, _ = api.simulate(plan, paths=paths, seed=seed, keep=1)
+    return np.diagonal(cohits, axis1=0, axis2=1).T[:, :-1] / paths
+
+
+def lever(model: ModelSpec, indicator: str) -> str:
+    """The process whose mean 'growth' means for an indicator: its ``lever`` if the model names
+    one, else its first regional process (the region's own growth, not the nation's)."""
+    ind = model.indicators[indicator]
+    procs = ind.processes(model)
+    regional = [p for p in procs if model.processes[p].scope == "regional"]
+    return ind.lever or (regional or procs)[0]
+
+
+def required_growth(scenario_path: str | Path, *, levels: tuple[float, ...] = LEVELS,
+                    scenario: str | None = None, paths: int = 200_000, seed: int = api.DEFAULT_SEED,
+                    as_of: dt.date | None = None) -> pd.DataFrame:
+    """For each target, the shift of its lever's mean that gives each probability in ``levels``.
+
+    Columns: target, lever, level, shift (in the lever's unit, from the scenario file's year),
+    probability_now (with no shift), growth (the median of the target indicator's yearly change in
+    the target year with that shift: the rate itself, the % change of a level, the pp change of a
+    share) and note (why a level has no answer: out of reach, or the lever already observed).
+    """
+    plan, model, year = _base_plan(scenario_path, scenario, as_of)
+    base = plan.scenarios.index(scenario or plan.scenarios[0])
+    t0 = max(year - plan.years[0], 1)
+    info = plan.target_info
+    groups: dict[str, list[int]] = {}
+    for j, target in enumerate(plan.targets):
+        groups.setdefault(lever(model, info.loc[target, "indicator"]), []).append(j)
+    now = _probabilities(_variants(plan, base, ["now"], lambda k, a: None), paths, seed)[0]
+    rows = []
+    for proc, targets in groups.items():
+        p = plan.processes.index(proc)
+        a = plan.arrays
+        for j in targets:
+            t_end = a["tgt_t"][j]
+            observed = all(not np.isnan(a["pin_b"][p, t]) and a["pin_a"][p, t] == 0
+                           for t in range(t0, t_end + 1))
+            if observed:
+                rows += [{"target": plan.targets[j], "lever": proc, "level": q, "shift": np.nan,
+                          "probability_now": now[j], "growth": np.nan,
+                          "note": f"{proc} is already observed for the target year"} for q in levels]
+                targets = [k for k in targets if k != j]
+        if not targets:
+            continue
+        solved = _solve_shifts(plan, base, targets, p, t0, levels, paths, seed)
+        for j in targets:
+            shifts = [solved.get((j, q), np.nan) for q in levels]
+            growth = _implied_growth(plan, base, j, p, t0, shifts, paths, seed)
+            for q, d, g in zip(levels, shifts, growth, strict=True):
+                rows.append({"target": plan.targets[j], "lever": proc, "level": q, "shift": d,
+                             "probability_now": now[j], "growth": g,
+                             "note": "" if np.isfinite(d) else "out of reach of the searched shifts"})
+    order = {t: k for k, t in enumerate(plan.targets)}
+    out = pd.DataFrame(rows)
+    return out.sort_values(["target", "level"], key=lambda c: c.map(order) if c.name == "target" else c,
+                           kind="stable").reset_index(drop=True)
+
+
+def _solve_shifts(plan: Plan, base: int, targets: list[int], p: int, t0: int,
+                  levels: tuple[float, ...], paths: int, seed: int) -> dict[tuple[int, float], float]:
+    """A coarse grid of shifts brackets every (target, level), widened once if needed; one finer
+    pass over all brackets at once; linear interpolation inside the finest bracket."""
+    phi = float(np.tanh(plan.arrays["theta_hat"][p, 1]))
+    half = 4 * float(np.exp(plan.arrays["theta_hat"][p, 2])) / np.sqrt(1 - phi**2)
+    for _ in range(2):
+        grid = np.linspace(-half, half, GRID)
+        probs = _shift_probabilities(plan, base, p, t0, grid, paths, seed)
+        brackets = {(j, q): _bracket(grid, probs[:, j], q) for j in targets for q in levels}
+        if all(b is not None for b in brackets.values()):
+            break
+        half *= 4
+    found = {key: b for key, b in brackets.items() if b is not None}
+    fine_n = 11
+    fine = np.concatenate([np.linspace(lo, hi, fine_n) for lo, hi in found.values()] or [np.empty(0)])
+    fine_probs = _shift_probabilities(plan, base, p, t0, fine, paths, seed) if len(fine) else fine
+    out = {}
+    for k, ((j, q), b) in enumerate(found.items()):
+        xs, ps = fine[k * fine_n:(k + 1) * fine_n], fine_probs[k * fine_n:(k + 1) * fine_n, j]
+        lo, hi = _bracket(xs, ps, q) or b
+        p_lo, p_hi = np.interp([lo, hi], xs, ps)
+        out[(j, q)] = float(lo if p_hi == p_lo else lo + (q - p_lo) * (hi - lo) / (p_hi - p_lo))
+    return out
+
+
+def _shift_probabilities(plan: Plan, base: int, p: int, t0: int, grid: np.ndarray, paths: int,
+                         seed: int) -> np.ndarray:
+    """P(met) by (shift, target) with the lever's mean shifted by each grid value."""
+    def edit(k: int, a: dict) -> None:
+        a["shift"][k, p, t0:] += grid[k]
+
+    return _probabilities(_variants(plan, base, [f"d{k}" for k in range(len(grid))], edit), paths, seed)
+
+
+def _bracket(grid: np.ndarray, probs: np.ndarray, q: float) -> tuple[float, float] | None:
+    """Neighbouring grid points whose probabilities straddle q (probability rises or falls)."""
+    for i in range(len(grid) - 1):
+        if min(probs[i], probs[i + 1]) <= q <= max(probs[i], probs[i + 1]) and probs[i] != probs[i + 1]:
+            return float(grid[i]), float(grid[i + 1])
+    return None
+
+
+def _implied_growth(plan: Plan, base: int, j: int, p: int, t0: int, shifts: list[float],
+                    paths: int, seed: int) -> list[float]:
+    usable = [s if np.isfinite(s) else 0.0 for s in shifts]
+
+    def edit(k: int, a: dict) -> None:
+        a["shift"][k, p, t0:] += usable[k]
+
+    variants = _variants(plan, base, [f"q{k}" for k in range(len(shifts))], edit)
+    keep = min(paths, api.DEFAULT_KEEP)
+    _, kept = api.simulate(variants, paths=keep, seed=seed, keep=keep)
+    a = plan.arrays
+    m, t = a["tgt_ind"][j], a["tgt_t"][j]
+    kind = plan.indicator_info.loc[plan.indicators[m], "kind"]
+    cur, prev = kept[:, m, t, :], kept[:, m, max(t - 1, 0), :]
+    change = {"rate": cur, "share": cur - prev}.get(kind, (cur / prev - 1) * 100)
+    medians = np.median(change, axis=-1)
+    return [float(v) if np.isfinite(s) else float("nan") for v, s in zip(medians, shifts, strict=True)]
+
+
+def sensitivity(scenario_path: str | Path, *, scenario: str | None = None, paths: int = 200_000,
+                seed: int = api.DEFAULT_SEED, as_of: dt.date | None = None) -> pd.DataFrame:
+    """P(met) of each target when each assumption moves by its step, one at a time (a tornado).
+
+    Assumptions: each process's mean, down and up by ``STEP`` of its unit (1 pp for growth rates,
+    0.02 for logit changes), and its volatility divided and multiplied by ``VOL_STEP``; both from
+    the scenario file's year. Columns: target, assumption, step, p_low, p_base, p_high, swing.
+    """
+    plan, model, year = _base_plan(scenario_path, scenario, as_of)
+    base = plan.scenarios.index(scenario or plan.scenarios[0])
+    t0 = max(year - plan.years[0], 1)
+    moves = [("base", None, 0.0)]
+    for p, proc in enumerate(plan.processes):
+        step = STEP[model.processes[proc].unit]
+        moves += [(f"{proc} mean", ("shift", p), -step), (f"{proc} mean", ("shift", p), step),
+                  (f"{proc} volatility", ("vol", p), 1 / VOL_STEP),
+                  (f"{proc} volatility", ("vol", p), VOL_STEP)]
+
+    def edit(k: int, a: dict) -> None:
+        _, where, by = moves[k]
+        if where is None:
+            return
+        key, p = where
+        if key == "shift":
+            a["shift"][k, p, t0:] += by
+        else:
+            a["vol"][k, p, t0:] *= by
+
+    probs = _probabilities(_variants(plan, base, [f"v{k}" for k in range(len(moves))], edit), paths, seed)
+    rows = []
+    for j, target in enumerate(plan.targets):
+        for k in range(1, len(moves), 2):
+            name = moves[k][0]
+            high_step = moves[k + 1][2]
+            step = f"±{abs(high_step):g}" if "mean" in name else f"÷/×{high_step:g}"
+            lo, hi = probs[k, j], probs[k + 1, j]
+            rows.append({"target": target, "assumption": name, "step": step, "p_low": lo,
+                         "p_base": probs[0, j], "p_high": hi, "swing": abs(hi - lo)})
+    out = pd.DataFrame(rows)
+    return out.sort_values(["target", "swing"], ascending=[True, False], kind="stable").reset_index(drop=True)
