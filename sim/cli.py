@@ -87,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("-o", "--out", required=True, help="output folder")
     rep.add_argument("--force", action="store_true", help="replace an existing output folder")
 
+    sw = sub.add_parser("sweep", help="every scenario file x a grid of shifts and volatilities, on Dask")
+    sw.add_argument("scenario", nargs="+", help="scenario files")
+    sw.add_argument("--shift", type=float, nargs="+", default=[0.0], help="shifts of the processes' means")
+    sw.add_argument("--vol", type=float, nargs="+", default=[1.0], help="volatility multipliers")
+    sw.add_argument("--process", nargs="+", default=["iva_national"], help="the processes shifted")
+    sw.add_argument("--paths", type=int, default=50_000, help="Monte Carlo paths per case")
+    sw.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
+    sw.add_argument("--as-of", type=_date, default=None, help="use only data published by YYYY-MM-DD")
+    sw.add_argument("--scheduler", default=None, help="an existing cluster, tcp://host:port")
+    sw.add_argument("--workers", type=int, default=2, help="workers of the local cluster")
+    sw.add_argument("--local", action="store_true", help="run the cases here, without Dask")
+    sw.add_argument("-o", "--out", default=None, help="write the result to a .nc or .zarr file")
+    sw.set_defaults(func=_sweep)
     cal = sub.add_parser("calibrate", help="fit the model's parameters to calibration/data")
     cal.add_argument("--region", action="append", help="a region (repeatable; default: every region "
                      "with data)")
@@ -210,6 +223,31 @@ def _report(args: argparse.Namespace) -> int:
     out = write_report(res, args.out, lang=args.lang, force=args.force, extra_tables=extra)
     print(f"report written to {out}")
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.sweep import sweep
+
+    n = len(args.scenario) * len(args.shift) * len(args.vol)
+    with tqdm(total=n, unit="case", delay=1.0, leave=False, disable=None, file=sys.stderr) as bar:
+        ds = sweep(args.scenario, shifts=args.shift, vols=args.vol, processes=args.process,
+                   paths=args.paths, seed=args.seed, scheduler=args.scheduler, workers=args.workers,
+                   as_of=args.as_of, local=args.local, progress=bar.update)
+    failed = [(f, s, v, e) for f in ds["file"].values for s in ds["shift"].values for v in ds["vol"].values
+              if (e := str(ds["error"].sel(file=f, shift=s, vol=v).item()))]
+    for f, s, v, e in failed:
+        print(f"sim: case {f} shift {s:g} vol {v:g} failed: {e}", file=sys.stderr)
+    if args.out:
+        from sim.output import write_dataset
+
+        write_dataset(ds, args.out)
+        print(f"sweep written to {args.out}")
+    else:
+        frame = ds["probability"].to_dataframe().dropna().unstack("scenario")
+        print(frame.to_string(float_format=lambda v: f"{v:.3f}"))
+    return 1 if failed else 0
 
 
 def _threads(args: argparse.Namespace) -> None:

@@ -1,0 +1,31 @@
+"""Sweeps on a two-worker LocalCluster equal the same cases run one by one here."""
+
+import numpy as np
+import xarray as xr
+
+from sim.output import write_dataset
+from sim.sweep import sweep
+from tests.conftest import FIXTURE
+
+
+def test_dask_sweep_equals_the_local_run(tmp_path):
+    files = [FIXTURE / "scenarios/testland-2023.yaml"]
+    kwargs = {"shifts": [-0.01, 0.0, 0.01], "vols": [1.0, 2.0], "processes": ["g"], "paths": 4000, "seed": 5}
+    local = sweep(files, local=True, **kwargs)
+    distributed = sweep(files, workers=2, **kwargs)
+    xr.testing.assert_identical(local, distributed)
+    p = local["probability"].sel(scenario="base", target="Testland:level_high", vol=1.0)
+    assert np.all(np.diff(p.values.ravel()) > 0)  # a higher mean, a likelier target
+    assert (local["error"] == "").all()
+    out = write_dataset(local, tmp_path / "sweep.nc")
+    xr.testing.assert_identical(xr.load_dataset(out, engine="h5netcdf"), local)
+
+
+def test_a_failing_case_is_reported_not_dropped(project):
+    path = project / "scenarios/testland-2023.yaml"
+    # a shift of +1000 log points overflows the level: that case fails (twice) and says why
+    res = sweep([path], shifts=[0.0, 1000.0], processes=["g"], paths=200, workers=2)
+    errors = res["error"].sel(vol=1.0).values.ravel()
+    assert errors[0] == "" and "SimulationError" in errors[1] and "non-finite" in errors[1]
+    assert np.isnan(res["probability"].sel(shift=1000.0)).all()
+    assert np.isfinite(res["probability"].sel(shift=0.0)).all()
