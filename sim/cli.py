@@ -7,8 +7,10 @@ Exit codes: 0 done; 2 bad input (the message names file, line and key); 1 intern
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import signal
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -34,18 +36,25 @@ LABELS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so temporary files are removed and no output is half-written
+    with contextlib.suppress(ValueError):  # only the main thread may set handlers
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
     except SimError as err:
         print(f"sim: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("sim: interrupted", file=sys.stderr)
+        print("sim: interrupted; no output was written", file=sys.stderr)
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence: one line, exit 1
         print(f"sim: internal error: {type(err).__name__}: {err} (please report it with the command "
               "you ran)", file=sys.stderr)
         return 1
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:

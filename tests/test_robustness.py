@@ -1,0 +1,57 @@
+"""Faults: internal errors, huge files, concurrent runs on one kernel cache, interrupted writes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import sim
+from sim import api
+from sim.cli import main
+from tests.conftest import ROOT
+
+SCEN = "scenarios/testland-2023.yaml"
+
+
+def test_an_internal_error_is_one_line_and_exit_1(project, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something unexpected")
+
+    monkeypatch.setattr(api, "run", broken)
+    assert main(["run", str(project / SCEN)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sim: internal error: RuntimeError: something unexpected")
+
+
+def test_a_huge_file_is_refused_without_reading_it(project):
+    path = project / "scenarios/huge.yaml"
+    with path.open("wb") as fh:
+        fh.truncate(3 * 1024**3)  # sparse: 3 GB that take no disk
+    try:
+        sim.run(path)
+    except sim.SimError as err:
+        assert "3,221,225,472 bytes, more than the 1,000,000 allowed" in str(err)
+    else:
+        raise AssertionError("a 3 GB scenario file was accepted")
+
+
+def test_overflow_inside_a_run_is_reported_with_indicator_and_scenario(project):
+    path = project / SCEN
+    path.write_text(path.read_text().replace("shift: {g: 0.01}", "shift: {g: 1000.0}"))
+    try:
+        sim.run(path, paths=100)
+    except sim.SimulationError as err:
+        assert "indicator level became non-finite under scenario shifted" in str(err)
+    else:
+        raise AssertionError("an overflowing run returned probabilities")
+
+
+def test_two_runs_at_once_share_a_fresh_kernel_cache(project, tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "sim.cli", "run", str(project / SCEN), "--paths", "5000", "--json"]
+    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    first, second = (json.loads(o[0]) for o in outs)
+    assert first == second
