@@ -70,19 +70,50 @@ def next_uniform(state: np.ndarray) -> float:
     return ((_mix(state[0]) >> np.uint64(11)) + 0.5) * _TO_UNIT
 
 
+def _ziggurat_tables(n: int = 128, r: float = 3.442619855899, v: float = 9.91256303526217e-3
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Layer edges x and ratios x[i+1]/x[i] of the 128-layer normal ziggurat (Doornik 2005)."""
+    x = np.zeros(n + 1)
+    x[0] = v / np.exp(-0.5 * r * r)
+    x[1] = r
+    for i in range(2, n):
+        x[i] = np.sqrt(-2.0 * np.log(v / x[i - 1] + np.exp(-0.5 * x[i - 1] ** 2)))
+    return x, x[1:] / x[:-1]
+
+
+_ZIG_X, _ZIG_R = _ziggurat_tables()
+_ZIG_TAIL = 3.442619855899
+
+
+@nb.njit(cache=True, inline="always")
+def next_normal(state: np.ndarray) -> float:
+    """A standard normal by the ziggurat method (Marsaglia and Tsang 2000, Doornik's ZIGNOR):
+    one 64-bit draw gives the layer (7 bits) and the abscissa (53 bits) most of the time."""
+    while True:
+        state[0] += _GAMMA
+        bits = _mix(state[0])
+        layer = np.int64(bits & np.uint64(0x7F))
+        u = 2.0 * (((bits >> np.uint64(11)) + 0.5) * _TO_UNIT) - 1.0
+        if abs(u) < _ZIG_R[layer]:
+            return u * _ZIG_X[layer]
+        if layer == 0:  # the tail beyond R
+            while True:
+                tx = np.log(next_uniform(state)) / _ZIG_TAIL
+                ty = np.log(next_uniform(state))
+                if -2.0 * ty >= tx * tx:
+                    return tx - _ZIG_TAIL if u < 0.0 else _ZIG_TAIL - tx
+        x = u * _ZIG_X[layer]
+        f0 = np.exp(-0.5 * (_ZIG_X[layer] ** 2 - x * x))
+        f1 = np.exp(-0.5 * (_ZIG_X[layer + 1] ** 2 - x * x))
+        if f1 + next_uniform(state) * (f0 - f1) < 1.0:
+            return x
+
+
 @nb.njit(cache=True)
 def fill_normals(state: np.ndarray, out: np.ndarray) -> None:
-    """Standard normals by the Box-Muller transform, both values of each pair used."""
-    n = out.size
-    i = 0
-    while i < n:
-        u1 = next_uniform(state)
-        u2 = next_uniform(state)
-        r = np.sqrt(-2.0 * np.log(u1))
-        out[i] = r * np.cos(2.0 * np.pi * u2)
-        if i + 1 < n:
-            out[i + 1] = r * np.sin(2.0 * np.pi * u2)
-        i += 2
+    """Standard normals into ``out``."""
+    for i in range(out.size):
+        out[i] = next_normal(state)
 
 
 @nb.njit(cache=True)
@@ -95,8 +126,7 @@ def next_gamma(state: np.ndarray, shape: float, normal: np.ndarray) -> float:
     d = shape - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     while True:
-        fill_normals(state, normal)
-        z = normal[0]
+        z = next_normal(state)
         v = 1.0 + c * z
         if v <= 0.0:
             continue
@@ -405,10 +435,12 @@ def sample_shocks(seed, n_paths, n_t, chol, df):
     n_p = chol.shape[0]
     out = np.empty((n_paths, n_t, n_p))
     seed64 = np.uint64(seed)
-    for i in nb.prange(n_paths):
+    block = 4096
+    for b in nb.prange((n_paths + block - 1) // block):
         state = np.zeros(1, np.uint64)
-        state[0] = path_state(seed64, np.uint64(i))
         normals = np.empty(n_t * n_p)
         scratch = np.empty(1)
-        draw_shocks(state, chol, df, out[i], normals, scratch)
+        for i in range(b * block, min((b + 1) * block, n_paths)):
+            state[0] = path_state(seed64, np.uint64(i))
+            draw_shocks(state, chol, df, out[i], normals, scratch)
     return out

@@ -27,6 +27,14 @@ def test_gaussian_shocks_are_standard_normal():
     assert stats.kstest(eps, stats.norm.cdf).pvalue > 1e-3
 
 
+def test_ziggurat_tails_have_the_normal_frequency():
+    n = 4_000_000
+    eps = kernels.sample_shocks(17, n, 1, np.eye(1), 1e9)[:, 0, 0]
+    for k in (2.0, 3.0, 3.442619855899, 4.0):  # 3.44...: the ziggurat's base layer edge
+        p = 2 * stats.norm.sf(k)
+        assert abs(np.mean(np.abs(eps) > k) - p) < 4 * np.sqrt(p * (1 - p) / n), k
+
+
 def test_correlation_is_reproduced():
     rho = 0.6
     for df, kappa in ((1e9, 0.0), (8.0, 2 / (8.0 - 4))):
