@@ -269,10 +269,11 @@ def simulate(seed, path_offset, n_paths, block,
     kept = np.full((n_s, n_m, n_t, min(n_paths, max(n_keep - path_offset, 0))), np.nan)
     bad = np.zeros((n_blocks, n_s, n_m), np.int64)
     seed64 = np.uint64(seed)
-    n_normals = 4 * n_p + n_t * n_p
+    uncertain = np.zeros(n_p, np.bool_)
+    for p in range(n_p):
+        uncertain[p] = np.any(theta_chol[p] != 0.0)
     for b in nb.prange(n_blocks):
         state = np.zeros(1, np.uint64)
-        normals = np.empty(n_normals + (n_normals & 1))
         shock_normals = np.empty(n_t * n_p)
         scratch = np.empty(1)
         eps = np.empty((n_t, n_p))
@@ -289,23 +290,27 @@ def simulate(seed, path_offset, n_paths, block,
         for i in range(b * block, min((b + 1) * block, n_paths)):
             gpath = path_offset + i
             state[0] = path_state(seed64, np.uint64(gpath))
-            fill_normals(state, normals)
+            # only the numbers a path needs are drawn: parameters with a sampling error, a start
+            # for processes not observed at t = 0, the rest of partially observed years
             for p in range(n_p):
                 th0 = theta_hat[p, 0]
                 th1 = theta_hat[p, 1]
                 th2 = theta_hat[p, 2]
-                for k in range(3):
-                    z = normals[3 * p + k]
-                    th0 += theta_chol[p, 0, k] * z
-                    th1 += theta_chol[p, 1, k] * z
-                    th2 += theta_chol[p, 2, k] * z
+                if uncertain[p]:
+                    for k in range(3):
+                        z = next_normal(state)
+                        th0 += theta_chol[p, 0, k] * z
+                        th1 += theta_chol[p, 1, k] * z
+                        th2 += theta_chol[p, 2, k] * z
                 mu[p] = th0
                 phi[p] = np.tanh(th1)
                 sigma[p] = np.exp(th2)
-                x0[p] = mu[p] + sigma[p] / np.sqrt(1.0 - phi[p] * phi[p]) * normals[3 * n_p + p]
+                x0[p] = mu[p]
+                if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
+                    x0[p] += sigma[p] / np.sqrt(1.0 - phi[p] * phi[p]) * next_normal(state)
             for t in range(n_t):
                 for p in range(n_p):
-                    z_pin[t, p] = normals[4 * n_p + t * n_p + p]
+                    z_pin[t, p] = next_normal(state) if pin_c[p, t] != 0.0 else 0.0
             draw_shocks(state, shock_chol, df, eps, shock_normals, scratch)
             for s in range(n_s):
                 _paths_for_scenario(s, mu, phi, sigma, theta_over, x0, eps, z_pin, pin_a, pin_b, pin_c,
