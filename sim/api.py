@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim import kernels, observations
-from sim.errors import SimError, SimulationError
+from sim.errors import NothingToSimulateError, SimError, SimulationError
 from sim.plan import Plan, build
 from sim.results import Results, assemble, kept_paths
 from sim.spec import ModelSpec, ParamsFile, ScenarioFile
@@ -138,20 +138,25 @@ def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs
         raise SimError(f"--seed must be a whole number from 0 to 2**63-1, got {seed}")
     plan = build(scenario, model, params, obs)
     if not plan.targets:
-        raise SimError("no target of this file can be simulated: "
-                       + "; ".join(f"{s.target}: {s.reason}" for s in plan.skipped),
-                       file=scenario.path)
+        raise NothingToSimulateError("no target of this file can be simulated: "
+                                + "; ".join(f"{s.target}: {s.reason}" for s in plan.skipped),
+                                file=scenario.path, skipped=plan.skipped)
     if threads is not None:
         if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
             raise SimError(f"--threads must be from 1 to {numba.config.NUMBA_NUM_THREADS}, got {threads}")
         numba.set_num_threads(threads)
     keep = max(1, min(keep, paths))
     cohits, kept = simulate(plan, paths=paths, seed=seed, keep=keep, progress=progress)
+    described = {name: {"weight": spec.weight, "description": spec.description,
+                        **spec.model_dump(mode="json", by_alias=True, exclude_defaults=True,
+                                          include={"base", "shift", "volatility", "shock", "override"})}
+                 for name, spec in scenario.scenarios.items()}
     attrs = {"seed": seed, "paths": paths, "keep": keep, "as_of": "", "inputs": "{}",
              **(provenance or {}), "sim_version": _version(), "scenario_file": str(scenario.path),
-             "target_year": scenario.year}
+             "target_year": scenario.year, "title": scenario.title,
+             "scenarios": json.dumps(described, ensure_ascii=False)}
     return Results(assemble(plan, cohits, kept, paths, attrs), plan.skipped, plan.notes,
-                   kept_paths(plan, kept), plan.history)
+                   kept_paths(plan, kept), plan.history, plan.observations)
 
 
 def _version() -> str:

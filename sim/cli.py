@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from sim import api
-from sim.errors import SimError
+from sim.errors import NothingToSimulateError, SimError
 from sim.results import ALL, WEIGHTED, Results
 
 LABELS = {
@@ -152,7 +152,15 @@ def _simulate(path: str, args: argparse.Namespace, keep: int = api.DEFAULT_KEEP)
 def _run(args: argparse.Namespace) -> int:
     outputs = []
     for path in args.scenario:
-        results = _simulate(path, args, args.keep)
+        try:
+            results = _simulate(path, args, args.keep)
+        except NothingToSimulateError as nothing:  # a valid file: say what it holds and why
+            reasons = [{"target": s.target, "reason": s.reason} for s in nothing.skipped]
+            outputs.append({"file": path, "results": [], "skipped": reasons} if args.json else
+                           "\n".join([f"{path}: nothing in this file can be simulated yet.",
+                                       LABELS[args.lang]["skipped"],
+                                       *(f"  {r['target']}: {r['reason']}" for r in reasons)]))
+            continue
         outputs.append(json.loads(results.to_json()) if args.json else table(results, args.lang))
     if args.json:
         print(json.dumps(outputs[0] if len(outputs) == 1 else outputs, ensure_ascii=False, indent=1))
@@ -229,7 +237,8 @@ def _report(args: argparse.Namespace) -> int:
                                                 seed=args.seed, as_of=args.as_of),
              "sensitivity": sensitivity(args.scenario, paths=min(args.paths, 100_000), seed=args.seed,
                                         as_of=args.as_of)}
-    out = write_report(res, args.out, lang=args.lang, force=args.force, extra_tables=extra)
+    out = write_report(res, args.out, lang=args.lang, force=args.force, extra_tables=extra,
+                       observations=res.observations)
     print(f"report written to {out}")
     return 0
 

@@ -30,3 +30,11 @@ class SimError(Exception):
 
 class SimulationError(SimError):
     """A run produced values it cannot honestly report (overflow, NaN)."""
+
+
+class NothingToSimulateError(SimError):
+    """A valid file none of whose targets can be simulated; ``skipped`` says why for each."""
+
+    def __init__(self, message: str, *, file: str | None = None, skipped: list | None = None) -> None:
+        super().__init__(message, file=file)
+        self.skipped = skipped or []

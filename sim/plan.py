@@ -53,6 +53,7 @@ class Plan:
     arrays: dict[str, np.ndarray | float] = field(repr=False)
     notes: list[str] = field(default_factory=list)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # indicator, year, value (observed)
+    observations: pd.DataFrame = field(default_factory=pd.DataFrame)  # the data rows the run read
     indicator_info: pd.DataFrame = field(default_factory=pd.DataFrame)  # by indicator: names, unit
 
 
@@ -144,9 +145,27 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
                               "name_en": model.indicators[name].name_en,
                               "unit": model.indicators[name].unit or "", "kind": model.indicators[name].kind}
                              for name in indicators]).set_index("indicator")
+    names = {model.processes[p].data or p for p in procs}
+    for name in indicators:
+        names |= {n for n in (model.indicators[name].data or name, model.indicators[name].growth_data) if n}
+    used_obs = obs[obs["region"].isin([region, NATIONAL]) & obs["indicator"].isin(names)]
+    notes += _no_effect_notes(scenario, procs, arrays, years)
     return Plan(region, years, procs, indicators, list(scenario.scenarios), _weights(scenario),
                 list(live), pd.DataFrame(info).set_index("target"), skipped, arrays, notes,
-                history, ind_info)
+                history=history, indicator_info=ind_info, observations=used_obs.reset_index(drop=True))
+
+
+def _no_effect_notes(scenario: ScenarioFile, procs: list[str], arrays: dict, years: list[int]) -> list[str]:
+    """Say when a scenario shifts a process in years that are already observed (no effect there)."""
+    notes = []
+    for s, name in enumerate(scenario.scenarios):
+        for p, proc in enumerate(procs):
+            hit = [years[t] for t in range(1, len(years)) if arrays["shift"][s, p, t] != 0
+                   and not np.isnan(arrays["pin_b"][p, t]) and arrays["pin_a"][p, t] == 0]
+            if hit:
+                notes.append(f"scenario {name}: {proc} is observed in {', '.join(map(str, hit))}, "
+                             "so its shift has no effect there")
+    return notes
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,14 @@ class Results:
     """Probabilities, quantiles and the provenance of one run."""
 
     def __init__(self, data: xr.Dataset, skipped: list[Skipped], notes: list[str],
-                 sample: xr.DataArray, history: pd.DataFrame) -> None:
+                 sample: xr.DataArray, history: pd.DataFrame,
+                 observations: pd.DataFrame | None = None) -> None:
         self.data = data
         self.skipped = skipped
         self.notes = notes
         self.sample = sample  # (scenario, indicator, year, path): the kept paths
         self.history = history  # observed values: indicator, year, value (in the model's unit)
+        self.observations = observations  # the calibration/data rows the run read, with sources
 
     @property
     def probabilities(self) -> pd.DataFrame:
@@ -142,7 +144,10 @@ def assemble(plan: Plan, cohits: np.ndarray, kept: np.ndarray, n_paths: int, att
          "base_year": ("target", info["base_year"].astype(float).to_numpy()),
          "value": ("target", info["value"].astype(float).to_numpy()),
          "last_year": ("target", info["last_year"].astype(float).to_numpy()),
-         "last_value": ("target", info["last_value"].astype(float).to_numpy())})
+         "last_value": ("target", info["last_value"].astype(float).to_numpy()),
+         "tolerance": ("target", info["tolerance"].astype(float).to_numpy()),
+         "threshold": ("target", np.append(plan.arrays["tgt_threshold"] * info["scale"].iloc[:-1].to_numpy(),
+                                           np.nan))})
     return ds.rename({"indicator_of": "target_indicator", "year_of": "target_year"})
 
 

@@ -168,9 +168,16 @@ class ProcessParams(_Strict):
                              f"got {self.phi.value}")
         if self.sigma.value <= 0:
             raise ValueError(f"sigma must be positive; got {self.sigma.value}")
-        if self.covariance is not None and (len(self.covariance) != 3
-                                            or any(len(row) != 3 for row in self.covariance)):
+        cov = self.covariance
+        if cov is not None and (len(cov) != 3 or any(len(row) != 3 for row in cov)):
             raise ValueError("covariance must be a 3x3 matrix")
+        if cov is not None and not all(math.isclose(cov[i][j], cov[j][i], rel_tol=1e-6, abs_tol=1e-12)
+                                       for i in range(3) for j in range(i)):
+            raise ValueError("covariance must be symmetric (row i, column j = row j, column i)")
+        if cov is not None and not all(cov[i][i] > 0 for i in range(3)):
+            raise ValueError("covariance: the variances on its diagonal must be positive")
+        if self.within_year_sd is not None and self.within_year_sd.value <= 0:
+            raise ValueError(f"within_year_sd must be positive; got {self.within_year_sd.value}")
         return self
 
 
@@ -331,6 +338,9 @@ class ScenarioFile(_File):
                 raise self.error(("targets", name, "unit"),
                                  f"{target.measure} of {target.indicator} is measured in {wanted}, "
                                  f"not {target.unit!r}")
+            impossible = _impossible(target, ind)
+            if impossible:
+                raise self.error(("targets", name, "value"), f"{impossible}; got {target.value:g}")
         for sname, scen in self.scenarios.items():
             for field in ("shift", "volatility", "override"):
                 for proc in getattr(scen, field):
@@ -369,6 +379,18 @@ class ScenarioFile(_File):
         for name in self.scenarios:
             resolve(name, (name,))
         return out
+
+
+def _impossible(target: TargetSpec, ind: IndicatorSpec) -> str | None:
+    """Why no value of the indicator could ever be compared with the target's, if so."""
+    positive = ind.kind != "rate"  # levels, shares and counts; a rate may be of any sign
+    if target.measure == "level" and ind.kind == "share" and not 0 < target.value < 100:
+        return "a share lies between 0 and 100%"
+    if target.measure == "level" and positive and target.value < 0:
+        return f"a {units.dimension(target.unit)} cannot be negative"
+    if target.measure in ("growth", "change_since") and positive and target.value <= -100:
+        return "a change of -100% or less is impossible"
+    return None
 
 
 def _target_dimension(ind: IndicatorSpec, measure: str) -> str:

@@ -159,8 +159,24 @@ def validate(model: type[M], data: Any, lines: Lines, path: Path) -> M:
         errors = err.errors(include_url=False)
         # a typo in a key shows up as an unknown key and a missing one: report the typo
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = tuple(part for part in first["loc"] if not _is_union_tag(part))
+        loc = _key_path(data, first["loc"])
         raise error_at(path, lines, loc, _describe(first, model, loc)) from None
+
+
+def _key_path(data: Any, loc: tuple) -> tuple:
+    """``loc`` without the union members pydantic puts in it: the parts that are keys (or items) of
+    ``data`` as written, and a last part naming a missing key. A key of any spelling ('Region',
+    'base-year') stays in, so that the error points at it."""
+    out, here = [], data
+    for i, part in enumerate(loc):
+        if isinstance(here, dict) and part in here:
+            here = here[part]
+        elif isinstance(here, list) and type(part) is int and 0 <= part < len(here):
+            here = here[part]
+        elif not (isinstance(here, dict) and i == len(loc) - 1 and not _is_union_tag(part)):
+            continue
+        out.append(part)
+    return tuple(out)
 
 
 def _is_union_tag(part: object) -> bool:
@@ -200,7 +216,7 @@ def _allowed_keys(model: type[pydantic.BaseModel], loc: tuple) -> list[str]:
             annotation = args[-1] if args else None
     annotation = _unwrap_model(annotation)
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
-        return list(annotation.model_fields)
+        return [field.alias or name for name, field in annotation.model_fields.items()]
     return []
 
 

@@ -1,0 +1,256 @@
+"""The report folder: every file there, readable, written atomically, never overwritten by accident."""
+
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import xarray as xr
+
+import sim
+from sim import report
+from sim.errors import SimError
+from tests.test_charts import make_rich_project
+
+FILES = {"index.html", "probabilities.csv", "quantiles.csv", "report.xlsx", "results.nc"}
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory):
+    path = make_rich_project(tmp_path_factory.mktemp("report"))
+    return sim.run(path, paths=4000, seed=7)
+
+
+@pytest.fixture(scope="module")
+def written(rich, tmp_path_factory):
+    """One report, with extra tables and observations, shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("written") / "report"
+    extra = {"Required growth": pd.DataFrame({"target": ["level_k"], "required growth (%)": [3.2]}),
+             "Sensitivity": pd.DataFrame({"shift": [-1.0, 0.0, 1.0], "P(level_k)": [0.7, 0.8, 0.9]})
+             .set_index("shift")}
+    obs = pd.DataFrame([{"region": "Testland", "indicator": "level", "period": 2020, "months": "1-12",
+                         "value": 100.0, "unit": "亿元", "published": "2021-01-20",
+                         "source": "test fixture http://example.invalid/a", "clause": "水平100亿元"}])
+    path = report.write_report(rich, out, extra_tables=extra, observations=obs)
+    return path
+
+
+def _html(folder):
+    return (folder / "index.html").read_text(encoding="utf-8")
+
+
+def test_report_holds_every_file_and_nothing_else(written):
+    assert {p.name for p in written.iterdir()} == FILES
+    leftovers = [p.name for p in written.parent.iterdir() if p.name != written.name]
+    assert leftovers == []  # no temporary or old folders beside it
+
+
+def test_index_html_is_self_contained_and_complete(written, rich):
+    page = _html(written)
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<html lang="en">' in page
+    # nothing fetched from anywhere: no scripts, links, remote images or CSS imports
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page, re.IGNORECASE)
+    assert "<script" not in page and "<link" not in page and "@import" not in page and "url(" not in page
+    assert page.count('<img class="chart"') == 1
+    assert '<img class="chart" alt="Fan charts" src="data:image/png;base64,iVBORw0KGgo' in page
+    d = rich.data
+    # the probability table: every target, the joint row, each scenario and the weighted mixture
+    for target in d["target"].values:
+        assert f">{str(target).replace('_', '_<wbr>')}<" in page
+    for col in ("P(base)", "P(shifted)", "P(weighted)"):
+        assert col in page
+    p = d["probability"].sel(scenario="weighted", target="all").item()
+    assert f"{100 * p:.1f}% ±" in page
+    # every target's clause and source document
+    for clause in d["clause"].values[:-1]:
+        assert str(clause) in page
+    assert "test_<wbr>document.txt" in page
+    # what was not simulated, and why
+    assert rich.skipped and all(s.reason.split(";")[0][:30] in page.replace("_<wbr>", "_")
+                                for s in rich.skipped)
+    assert "企业数达到100家" in page  # the skipped target's clause, from the scenario file
+    for note in rich.notes:
+        assert note in page
+    # assumptions from the scenario file, the input hashes, the observations and the run
+    assert "growth one point higher, twice as volatile" in page and "g ×2" in page
+    for sha in json.loads(d.attrs["inputs"]).values():
+        assert sha in page
+    assert "水平100亿元" in page and "2021-01-20" in page
+    assert f"<td>{d.attrs['seed']}</td>" in page and "4,000" in page
+    for name in ("numpy", "numba", "statsmodels", "xarray"):
+        assert f"Version of {name}" in page
+    # the extra tables, in the order given, with a meaningful index kept
+    assert page.index("Required growth") < page.index("Sensitivity") < page.index("Targets, clauses")
+    assert ">shift<" in page and ">3.2<" in page
+
+
+def test_csv_files(written, rich):
+    probs = pd.read_csv(written / "probabilities.csv")
+    assert len(probs) == len(rich.to_records())
+    row = probs[(probs["target"] == "level_k") & (probs["scenario"] == "weighted")].iloc[0]
+    assert row["probability"] == pytest.approx(rich.data["probability"].sel(scenario="weighted",
+                                                                            target="level_k").item(), abs=1e-6)
+    q = pd.read_csv(written / "quantiles.csv", keep_default_na=False)
+    assert list(q.columns) == ["scenario", "indicator", "target", "measure", "year", "unit",
+                               "p05", "p10", "p25", "p50", "p75", "p90", "p95"]
+    fan = q[(q["scenario"] == "weighted") & (q["indicator"] == "level") & (q["target"] == "")]
+    expected = rich.data["indicator_quantile"].sel(scenario="weighted", indicator="level", quantile=0.5)
+    np.testing.assert_allclose(fan["p50"].to_numpy(), expected.sel(year=fan["year"].to_numpy()).to_numpy())
+
+
+def test_netcdf_round_trips(written, rich):
+    with xr.open_dataset(written / "results.nc") as back:
+        back.load()
+    np.testing.assert_array_equal(back["probability"].to_numpy(), rich.data["probability"].to_numpy())
+    np.testing.assert_array_equal(back["std_error"].to_numpy(), rich.data["std_error"].to_numpy())
+    xr.testing.assert_equal(back["probability"], rich.data["probability"])
+    assert list(back["name_zh"].values) == list(rich.data["name_zh"].values)  # unicode survives
+    assert back.attrs["seed"] == rich.data.attrs["seed"]
+    with xr.open_dataset(written / "results.nc", group="history") as hist:
+        assert hist["value"].values.tolist() == rich.history["value"].tolist()
+
+
+def test_xlsx_has_one_sheet_per_table(written, rich):
+    book = openpyxl.load_workbook(written / "report.xlsx", read_only=True)
+    names = book.sheetnames
+    for name in ("Probabilities", "Targets, clauses and sources", "Not simulated", "Notes",
+                 "Scenario assumptions", "Input files", "Observations", "quantiles", "Required growth",
+                 "Sensitivity", "Run"):
+        assert name in names
+    assert names.index("Required growth") < names.index("Sensitivity")
+    book.close()
+    probs = pd.read_excel(written / "report.xlsx", sheet_name="Probabilities")
+    np.testing.assert_allclose(probs["P(weighted)"].to_numpy(),
+                               rich.data["probability"].sel(scenario="weighted").to_numpy())
+    sens = pd.read_excel(written / "report.xlsx", sheet_name="Sensitivity")
+    assert list(sens.columns) == ["shift", "P(level_k)"]
+
+
+def test_chinese_report(rich, tmp_path):
+    out = report.write_report(rich, tmp_path / "zh", lang="zh")
+    page = _html(out)
+    assert '<html lang="zh-CN">' in page
+    assert "实现概率" in page and "条款原文" in page and "全部目标同时实现" in page
+    assert "P(加权)" in page
+    assert "本报告未附观测数据" in page
+    with pd.ExcelFile(out / "report.xlsx") as book:
+        assert "实现概率" in book.sheet_names
+
+
+def test_scenarios_argument_overrides_descriptions(rich, tmp_path):
+    out = report.write_report(rich, tmp_path / "r", scenarios={"base": "the planner's own words"})
+    page = _html(out)
+    assert "the planner&#x27;s own words" in page
+    assert "growth one point higher" in page  # the other scenario still from the file
+
+
+def test_existing_folder_is_refused_without_force(rich, tmp_path):
+    out = tmp_path / "r"
+    report.write_report(rich, out)
+    stamp = (out / "index.html").read_bytes()
+    with pytest.raises(SimError) as err:
+        report.write_report(rich, out, lang="zh")
+    assert "already exists" in str(err.value) and "force" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert (out / "index.html").read_bytes() == stamp
+    report.write_report(rich, out, lang="zh", force=True)
+    assert '<html lang="zh-CN">' in _html(out)
+    assert {p.name for p in tmp_path.iterdir()} == {"r"}
+
+
+def test_force_never_replaces_what_is_not_a_report(rich, tmp_path):
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "thesis.txt").write_text("precious")
+    with pytest.raises(SimError, match="not a sim report"):
+        report.write_report(rich, other, force=True)
+    assert (other / "thesis.txt").read_text() == "precious"
+    afile = tmp_path / "file.html"
+    afile.write_text("x")
+    with pytest.raises(SimError, match="not a folder"):
+        report.write_report(rich, afile, force=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert {p.name for p in report.write_report(rich, empty, force=True).iterdir()} == FILES
+
+
+def test_a_failure_leaves_nothing_half_written(rich, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    out = tmp_path / "r"
+    monkeypatch.setattr(report, "_write_xlsx", broken)
+    with pytest.raises(RuntimeError):
+        report.write_report(rich, out)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    report.write_report(rich, out)
+    stamp = (out / "index.html").read_bytes()
+    monkeypatch.setattr(report, "_write_xlsx", broken)
+    with pytest.raises(RuntimeError):
+        report.write_report(rich, out, force=True)
+    assert (out / "index.html").read_bytes() == stamp  # the old report is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_bad_arguments_are_one_line_errors(rich, tmp_path):
+    with pytest.raises(SimError, match="observations lack the column"):
+        report.write_report(rich, tmp_path / "a", observations=pd.DataFrame({"region": ["x"]}))
+    with pytest.raises(SimError, match="not a pandas DataFrame"):
+        report.write_report(rich, tmp_path / "b", extra_tables={"x": [1, 2]})
+    with pytest.raises(SimError, match="lang"):
+        report.write_report(rich, tmp_path / "c", lang="fr")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_extra_tables_escape_their_contents(rich, tmp_path):
+    nasty = pd.DataFrame({"<b>col</b>": ["<script>alert(1)</script>", "a\x07b"]})
+    out = report.write_report(rich, tmp_path / "r", extra_tables={"<i>t</i>": nasty})
+    page = _html(out)
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;i&gt;t&lt;/i&gt;" in page
+    sheet = pd.read_excel(out / "report.xlsx", sheet_name="<i>t< i>")  # '/' is not allowed in a sheet name
+    assert sheet["<b>col</b>"].tolist() == ["<script>alert(1)</script>", "ab"]  # control characters dropped
+
+
+def _chromium(args, tmp_path):
+    profile = tmp_path / "chromium-profile"
+    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+           "--enable-logging=stderr", "--v=0", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_report_renders_in_headless_chromium(written, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    url = (written / "index.html").resolve().as_uri()
+    shot = tmp_path / "report.png"
+    run = _chromium([f"--screenshot={shot}", "--window-size=1400,2000", url], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    console = [line for line in run.stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
+    assert console == []
+    failed = [line for line in run.stderr.splitlines() if "net::ERR" in line or "Not allowed to load" in line]
+    assert failed == []
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    from PIL import Image  # matplotlib depends on pillow
+
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.size == (1400, 2000)
+        assert len(img.convert("L").getcolors(maxcolors=1 << 20) or []) > 10  # not a blank page
+    dom = _chromium(["--dump-dom", url], tmp_path / "dom")
+    assert dom.returncode == 0
+    assert dom.stdout.count("<table") >= 8
+    assert '<img class="chart"' in dom.stdout and "data:image/png;base64," in dom.stdout
+
+
+def test_netcdf_engine_is_available():
+    assert report._netcdf_engine() in {"h5netcdf", "netcdf4"}
+
