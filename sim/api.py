@@ -54,6 +54,7 @@ def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None
 
         doc = calibrate(root, [scenario.region], model_name=model.name, as_of=as_of, write=False)
         params = ParamsFile.model_validate(doc[scenario.region])
+        params._path = params_path.with_name(f"{params_path.stem} refitted as of {as_of}")
     data_dir = root / "calibration" / "data"
     obs = observations.as_of(observations.load(data_dir), as_of)
     files = [scenario_path, model_path, params_path, *sorted(data_dir.glob("*.csv"))]
