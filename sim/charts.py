@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib as mpl
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib import font_manager
@@ -663,3 +664,39 @@ def _unique(labels: list[str]) -> list[str]:
         seen[lab] = seen.get(lab, 0) + 1
         out.append(lab if seen[lab] == 1 else f"{lab} #{seen[lab]}")
     return out
+
+
+def tornado_chart(table: pd.DataFrame, target: str, *, lang: str = "zh", top: int = 10) -> Figure:
+    """Horizontal bars of P(met) with each assumption moved down and up (``sensitivity`` output),
+    widest swing on top, around the base probability."""
+    mine = table[table["target"] == target]
+    if mine.empty:
+        raise SimError(f"no sensitivity rows for target {target!r}")
+    shown = chart_language(lang)
+    base = float(mine["p_base"].iloc[0])
+    rows = mine[mine["swing"] > 0].nlargest(top, "swing").iloc[::-1]
+    if rows.empty:  # e.g. the outcome is already observed: say so rather than draw nothing
+        with mpl.rc_context(_rc()):
+            fig = _new_figure(7.5, 1.6)
+            fig.text(0.5, 0.5, f"{target}: " + ("no assumption moves this probability" if shown == "en"
+                                                else "没有假设改变该概率") + f" ({base:.1%})",
+                     ha="center", va="center")
+        fig.sim_lang = shown
+        return fig
+    with mpl.rc_context(_rc()):
+        fig = _new_figure(7.5, 0.45 * len(rows) + 1.6)
+        ax = fig.subplots()
+        ypos = np.arange(len(rows))
+        labels = [f"{a} ({s})" for a, s in zip(rows["assumption"], rows["step"], strict=True)]
+        down, up = ("down", "up") if shown == "en" else ("下调", "上调")
+        ax.barh(ypos, rows["p_low"] - base, left=base, color="#c0504d", label=down)
+        ax.barh(ypos, rows["p_high"] - base, left=base, color="#4f81bd", label=up)
+        ax.axvline(base, color="black", linewidth=1)
+        ax.set_yticks(ypos, labels, fontsize=8)
+        ax.set_xlabel("P(met)" if shown == "en" else "实现概率")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.set_title(f"{target}: {'sensitivity' if shown == 'en' else '敏感性'} "
+                     f"({'base' if shown == 'en' else '基准'} {base:.1%})", fontsize=10)
+        ax.legend(fontsize=8, frameon=False, loc="lower right")
+    fig.sim_lang = shown
+    return fig

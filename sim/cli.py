@@ -88,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     sens.add_argument("--scenario", dest="scenario_choice", default=None,
                       help="the scenario to start from (default: the first)")
     sens.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    sens.add_argument("--chart", default=None, help="write tornado charts to this PNG file (one per target: "
+                      "NAME-<target>.png)")
     cmp_ = simulation("compare", "scenarios side by side: of one file, or the first of several files",
                       _compare, many=True)
     cmp_.add_argument("--scenarios", nargs="+", default=None, help="scenario names to compare (one file)")
@@ -197,6 +199,12 @@ def _sensitivity(args: argparse.Namespace) -> int:
     print(f"Sensitivity: {args.scenario} (each assumption moved by its step, one at a time; "
           "sorted by swing)")
     print(_frame(df, {c: "{:.1%}" for c in ("p_low", "p_base", "p_high", "swing")}))
+    if args.chart:
+        from sim.charts import tornado_chart
+
+        stem = args.chart.removesuffix(".png")
+        for target in dict.fromkeys(df["target"]):
+            _save(tornado_chart(df, target, lang=args.lang), f"{stem}-{target}.png")
     return 0
 
 

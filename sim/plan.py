@@ -92,7 +92,9 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
                     pd.DataFrame(), skipped, {}, [])
     starts = {name: max(histories[model.indicators[name].of or name].values.index, default=None)
               for name in indicators}
-    first = min([y for y in starts.values() if y is not None] + [t.year for t in live.values()])
+    # the grid starts at least a year before the first target year: year 0 is the initial state,
+    # scenarios act on the simulated years after it
+    first = min([y for y in starts.values() if y is not None] + [t.year - 1 for t in live.values()])
     last = max(t.year for t in live.values())
     years = list(range(first, last + 1))
 

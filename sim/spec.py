@@ -94,6 +94,14 @@ class IndicatorSpec(_Strict):
             raise ValueError(f"unknown unit {unit!r}; known: {', '.join(units.UNITS)}")
         return unit
 
+    @field_validator("drivers")
+    @classmethod
+    def _nonzero(cls, drivers: dict[str, float]) -> dict[str, float]:
+        for proc, coef in drivers.items():
+            if coef == 0:
+                raise ValueError(f"the coefficient of driver {proc!r} is 0; remove the driver instead")
+        return drivers
+
     @model_validator(mode="after")
     def _kind_fields(self) -> IndicatorSpec:
         needs = {"rate": "drivers", "level": "drivers", "share": "drivers", "count": "entry", "entries": "of"}
@@ -352,6 +360,9 @@ class ScenarioFile(_File):
                 if ind not in model.indicators or model.indicators[ind].kind in ("count", "entries"):
                     raise self.error(("scenarios", sname, "shock", ind),
                                      f"no rate, level or share indicator {ind!r} in model {model.name!r}")
+                if model.indicators[ind].kind == "level" and scen.shock[ind].by <= -100:
+                    raise self.error(("scenarios", sname, "shock", ind, "by"),
+                                     "a level cannot fall by 100% or more")
 
     def resolved(self) -> dict[str, ScenarioSpec]:
         """Each scenario with the assumptions it inherits through ``base`` merged in."""

@@ -104,7 +104,7 @@ def _on_dask(cases: list[Case], inputs: dict, processes: Sequence[str], paths: i
 
 def _combine(cases: list[Case], results: dict, files: Sequence, shifts: Sequence[float],
              vols: Sequence[float], processes: Sequence[str]) -> xr.Dataset:
-    ok = [r for r in results.values() if isinstance(r, xr.Dataset)]
+    ok = [r for c in cases if isinstance(r := results.get(c), xr.Dataset)]  # in case order: stable labels
     scenarios = list(dict.fromkeys(s for r in ok for s in r["scenario"].values))
     targets = list(dict.fromkeys(t for r in ok for t in r["target"].values))
     shape = (len(files), len(shifts), len(vols), len(scenarios), len(targets))
