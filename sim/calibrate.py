@@ -273,17 +273,32 @@ def _between_variance(df: pd.DataFrame, pool: float, sigma2: float) -> float:
 
 
 def within_year_sd(obs: pd.DataFrame, region: str, indicator: str) -> tuple[float, float, str] | None:
-    """Sd of single-month year-on-year growth around the year's growth (sim.conditioning's s)."""
+    """The sd s of a month's growth around its year's level (sim.conditioning), fitted on what it
+    predicts: the gap between a year and its year-to-date figure after m months, whose variance
+    under the model is s² · w² · 12 / (m (12 − m)), w = (12 − m) / 12 (the prior being much wider
+    than s² / m)."""
     annual = observations.series(obs, region, indicator)
-    sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator)
-              & (obs["first_month"] == obs["last_month"]) & (obs["first_month"] > 2)]
-    dev = np.array([row.value - annual[row.period] for row in sel.itertuples() if row.period in annual.index])
-    if len(dev) < MIN_PAIRS:
+    sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator) & (obs["first_month"] == 1)
+              & (obs["last_month"] >= 2) & (obs["last_month"] < 12)]
+    scaled: dict[int, list[float]] = {}
+    for row in sel.itertuples():
+        if row.period in annual.index:
+            m = row.last_month
+            w = (12 - m) / 12
+            gap = annual[row.period] - row.value
+            scaled.setdefault(m, []).append(gap**2 / (w**2 * 12 / (m * (12 - m))))
+    # monthly deviations are not alike through the year (a lockdown in a spring, a strong December):
+    # fit on the year-end case (1—11月) that planners condition on most, when it has the data
+    pairs = scaled.get(11, [])
+    if len(pairs) < MIN_PAIRS:
+        pairs = [v for values in scaled.values() for v in values]
+    if len(pairs) < MIN_PAIRS:
         return None
-    s = float(np.sqrt(np.mean(dev**2)))
-    return s, s / math.sqrt(2 * len(dev)), (
-        f"root mean square of {len(dev)} single-month year-on-year {indicator} figures of {region} "
-        "around their year's growth (March–December; January–February are published together)")
+    s = float(np.sqrt(np.mean(pairs)))
+    months = "1—11月" if pairs is scaled.get(11) else "1—m月, m = 2..11"
+    return s, s / math.sqrt(2 * len(pairs)), (
+        f"from {len(pairs)} pairs of a full-year {indicator} of {region} and its year-to-date figure "
+        f"({months}): the model's variance of their gap, s² w² 12 / (m (12 − m)), matched")
 
 
 def fit_df(residuals: np.ndarray) -> tuple[float, float]:
