@@ -61,7 +61,10 @@ def sweep(files: Sequence[str | Path], *, shifts: Sequence[float] = (0.0,), vols
     never dropped. Dims of the result: file, shift, vol, scenario, target.
     """
     inputs = {str(f): api.load_inputs(f, as_of)[:4] for f in files}
-    cases = [Case(str(f), float(s), float(v)) for f, s, v in itertools.product(files, shifts, vols)]
+    # a file none of whose targets can be simulated has no case: it is named in the result's attrs
+    empty = [f for f, inp in inputs.items() if not build(*inp).targets]
+    files = [f for f in map(str, files) if f not in empty]
+    cases = [Case(f, float(s), float(v)) for f, s, v in itertools.product(files, shifts, vols)]
     results: dict[Case, xr.Dataset | str] = {}
     if local:
         for case in cases:
@@ -70,7 +73,9 @@ def sweep(files: Sequence[str | Path], *, shifts: Sequence[float] = (0.0,), vols
                 progress(1)
     else:
         results = _on_dask(cases, inputs, processes, paths, seed, scheduler, workers, progress)
-    return _combine(cases, results, files, shifts, vols, processes)
+    ds = _combine(cases, results, files, shifts, vols, processes)
+    ds.attrs["not_simulable"] = ",".join(empty)
+    return ds
 
 
 def _on_dask(cases: list[Case], inputs: dict, processes: Sequence[str], paths: int, seed: int,
