@@ -27,6 +27,8 @@ QUALIFIERS = {"", "approx", "at_least", "preliminary"}
 KEY = ["region", "indicator", "period", "months"]
 _MONTHS = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# names of indicators in % (shares, growth rates, changes: calibration/data/README.md)
+_PERCENT_NAME = re.compile(r"_(share|growth|change|change_since_\d{4})$")
 BASE_UNIT = {"money": "亿元", "count": "家", "percent": "%", "pp": "pp"}
 
 
@@ -119,6 +121,8 @@ def _row(raw: dict, path: Path, line: int) -> dict:
         value, unit = units.convert(value, unit, BASE_UNIT[dim]), BASE_UNIT[dim]
         if not math.isfinite(value):
             raise bad("value", f"{raw['value']} {raw['unit']} is too large a number")
+    if _PERCENT_NAME.search(raw["indicator"]) and dim != "percent":
+        raise bad("unit", f"{raw['indicator']} is in % (calibration/data/README.md), not in {raw['unit']}")
     if dim in ("money", "count") and value < 0:
         raise bad("value", f"a {dim} cannot be negative")
     if dim == "percent" and value <= -100:

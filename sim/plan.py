@@ -215,6 +215,12 @@ def _why_not(target: TargetSpec, ind: IndicatorSpec, hist: _History, region: str
         return (f"{hist.data_name} for {region} is known only through its yearly changes; a level "
                 "target needs one observed level")
     start = int(hist.values.index.max())
+    last = hist.values[start]
+    seen = f"the last observed {hist.data_name} for {region} ({start}) is {last:g}"
+    if ind.kind == "level" and hist.scaled and not last > 0:
+        return f"{seen}; a level must be positive"
+    if ind.kind == "share" and not 0 < last < 100:
+        return f"{seen}%, not a share in (0, 100)"
     base = {"growth": target.year - 1}.get(target.measure, target.base_year)
     if base is not None and base <= start and base not in hist.values.index:
         return f"no observation of {hist.data_name} for {region} in {base}, the target's base year"
@@ -338,15 +344,25 @@ def _solve(drivers: dict[str, float], known: dict[str, dict[int, float]], year: 
     if len(unknown) != 1:
         return False
     q = unknown[0]
+    try:
+        solved = _solved(drivers, known, year, value, compound, model, q)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        solved = None  # an extreme coefficient or value: leave it unknown
+    if solved is None or not math.isfinite(solved):
+        return False
+    known[q][year] = solved
+    return True
+
+
+def _solved(drivers: dict[str, float], known: dict[str, dict[int, float]], year: int, value: float,
+            compound: bool, model: ModelSpec, q: str) -> float | None:
     if compound:
         if any(model.processes[p].unit != "%" for p in drivers):
-            return False
+            return None
         rest = sum(c * math.log1p(known[p][year] / 100) for p, c in drivers.items() if p != q)
-        known[q][year] = 100 * math.expm1((math.log1p(value / 100) - rest) / drivers[q])
-    else:
-        rest = sum(c * known[p][year] for p, c in drivers.items() if p != q)
-        known[q][year] = (value - rest) / drivers[q]
-    return True
+        return 100 * math.expm1((math.log1p(value / 100) - rest) / drivers[q])
+    rest = sum(c * known[p][year] for p, c in drivers.items() if p != q)
+    return (value - rest) / drivers[q]
 
 
 def _latest_ytd(obs: pd.DataFrame, region: str, indicator: str, exclude: dict

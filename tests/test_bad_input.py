@@ -57,6 +57,41 @@ CASES = [
     (DATA, "2021-01-20", "2019-01-20", r"testland\.csv:2: published: 2019-01-20 is before the period"),
     (DATA, ",test fixture,水平", ",,水平", r"testland\.csv:2: source: is empty"),
     (DATA, "region,indicator", "regio,indicator", r"testland\.csv:1: the header must be"),
+    # found by tests/test_fuzz.py: each was a traceback, a message on two lines, or a silent acceptance
+    (SCEN, "region: Testland", "region: Test\x07land", r"testland-2023\.yaml:1: not valid YAML: the non-printable "
+     r"character U\+0007 is not allowed; delete it"),
+    (SCEN, "value: 112", "value: !foo 112", r"testland-2023\.yaml:11: not valid YAML: could not determine a "
+     r"constructor for the tag '!foo'; quote it if it is text"),
+    (SCEN, 'comparator: ">="', "comparator: !!bool maybe", r"testland-2023\.yaml:10: not valid YAML: cannot read "
+     r"'maybe' as bool"),
+    (SCEN, "year: 2023\nmodel", "year: 2023-02-30\nmodel", r"testland-2023\.yaml:2: not valid YAML: cannot read "
+     r"'2023-02-30' as timestamp; quote it if it is text"),
+    (PARAMS, "value: 1.0e9", "value: " + "9" * 5000, r"testland\.yaml:\d+: not valid YAML: cannot read '9+…' as int"),
+    (SCEN, "model: ar1", "model: ar1\ntitle: " + "[" * 100 + "]" * 100, r"testland-2023\.yaml:4: nested more than "
+     r"50 levels deep"),
+    (SCEN, "targets:", '"tar\\ngets":', r"testland-2023\.yaml:4: tar\\ngets: unknown key"),
+    (SCEN, "targets:", "Targets:", r"testland-2023\.yaml:4: Targets: unknown key; did you mean 'targets'\?"),
+    (SCEN, "shift: {g: 0.01}", "shift: {g: {by: 0.01, frm: 2024}}", r"scenarios\.shifted\.shift\.g\.frm: unknown "
+     r"key; did you mean 'from'\?; allowed here: by, from$"),
+    (SCEN, "value: 112", "value: -112", r"testland-2023\.yaml:11: targets\.level_high\.value: a money cannot be "
+     r"negative; got -112"),
+    (SCEN, "shift: {g: 0.01}", "shift: {g: 0.01}\n    shock: {level: {year: 2023, by: -100}}",
+     r"testland-2023\.yaml:\d+: scenarios\.shifted\.shock\.level\.by: a level cannot fall by 100% or more"),
+    (PARAMS, "sigma: {value: 0.02, source: test value}", "sigma: {value: 0.02, source: test value}\n"
+     "    covariance: [[1, 0, 0], [0.5, 1, 0], [0, 0, 1]]", r"testland\.yaml:\d+: processes\.g: covariance must be "
+     r"symmetric"),
+    (PARAMS, "sigma: {value: 0.02, source: test value}", "sigma: {value: 0.02, source: test value}\n"
+     "    covariance: [[1, 0, 0], [0, -1, 0], [0, 0, 1]]", r"processes\.g: covariance: the variances on its "
+     r"diagonal must be positive"),
+    (PARAMS, "sigma: {value: 0.02, source: test value}", "sigma: {value: 0.02, source: test value}\n"
+     "    within_year_sd: {value: -0.5, source: test}", r"processes\.g: within_year_sd must be positive"),
+    (MODEL, "drivers: {g: 1}\n  rate", "drivers: {g: 0}\n  rate", r"ar1\.yaml:\d+: indicators\.level\.drivers: the "
+     r"coefficient of driver 'g' is 0; remove the driver instead"),
+    (DATA, ",test fixture,", "," + "x" * 200_000 + ",", r"testland\.csv:2: not valid CSV: field larger than field limit"),
+    (DATA, "test fixture", "test\rfixture", r"testland\.csv:2: has 9 fields, the header has 11"),
+    (DATA, "2020,1-12,100,亿元", "2020,1-12,1e305,万亿元", r"testland\.csv:2: value: 1e305 万亿元 is too large a number"),
+    (DATA, "Testland,level,", "Testland,level_share,", r"testland\.csv:2: unit: level_share is in % "
+     r"\(calibration/data/README\.md\), not in 亿元"),
 ]
 
 
