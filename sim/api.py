@@ -78,6 +78,23 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+class _KernelState:
+    """Whether compiled code is running: a signal arriving then is acted on after the chunk (an
+    exception raised inside compiled code would surface as a SystemError)."""
+
+    running = False
+    pending = False
+
+
+KERNEL = _KernelState()
+
+
+def _checkpoint() -> None:
+    if KERNEL.pending:
+        KERNEL.pending = False
+        raise KeyboardInterrupt
+
+
 def simulate(plan: Plan, *, paths: int, seed: int, keep: int,
              progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernel over all paths in chunks; returns co-hit counts and the kept paths.
@@ -90,13 +107,18 @@ def simulate(plan: Plan, *, paths: int, seed: int, keep: int,
     kept_parts = []
     for start in range(0, paths, CHUNK):
         n = min(CHUNK, paths - start)
-        part, kept, bad = kernels.simulate(
-            np.uint64(seed), start, n, BLOCK, a["theta_hat"], a["theta_chol"], a["theta_over"],
-            a["shock_chol"], a["df"], a["proc_pct"], a["pin_a"], a["pin_b"], a["pin_c"], a["shift"],
-            a["vol"], a["level_shock"],
-            a["ind_kind"], a["drivers"], a["ind_link"], a["ind_start"], a["ind_state"], a["ind_fixed"],
-            a["tgt_ind"], a["tgt_t"], a["tgt_measure"], a["tgt_base_t"], a["tgt_base_value"],
-            a["tgt_cmp"], a["tgt_threshold"], keep)
+        KERNEL.running = True
+        try:
+            part, kept, bad = kernels.simulate(
+                np.uint64(seed), start, n, BLOCK, a["theta_hat"], a["theta_chol"], a["theta_over"],
+                a["shock_chol"], a["df"], a["proc_pct"], a["pin_a"], a["pin_b"], a["pin_c"], a["shift"],
+                a["vol"], a["level_shock"],
+                a["ind_kind"], a["drivers"], a["ind_link"], a["ind_start"], a["ind_state"], a["ind_fixed"],
+                a["tgt_ind"], a["tgt_t"], a["tgt_measure"], a["tgt_base_t"], a["tgt_base_value"],
+                a["tgt_cmp"], a["tgt_threshold"], keep)
+        finally:
+            KERNEL.running = False
+        _checkpoint()
         if bad.any():
             s, m = np.argwhere(bad)[0]
             raise SimulationError(f"{bad[s, m]} paths of indicator {plan.indicators[m]} became "

@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so temporary files are removed and no output is half-written
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         return args.func(args)
     except SimError as err:
@@ -54,7 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    if api.KERNEL.running:  # compiled code cannot be interrupted: stop after the current chunk
+        api.KERNEL.pending = True
+    else:
+        raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -55,3 +55,31 @@ def test_two_runs_at_once_share_a_fresh_kernel_cache(project, tmp_path):
     assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
     first, second = (json.loads(o[0]) for o in outs)
     assert first == second
+
+
+def test_killing_a_report_leaves_the_old_one_or_the_new_one(project, tmp_path):
+    import signal
+    import time
+
+    scen = str(project / SCEN)
+    out = tmp_path / "report"
+    assert main(["report", scen, "-o", str(out), "--paths", "2000"]) == 0
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
+    cmd = [sys.executable, "-m", "sim.cli", "report", scen, "-o", str(out), "--force", "--paths", "400000",
+           "--seed", "7"]
+    for delay in (1.0, 4.0, 8.0):
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=600)
+        files = {p.name: p.read_bytes() for p in out.iterdir()}
+        finished = proc.returncode == 0
+        assert proc.returncode in (0, 130, -signal.SIGTERM), err  # -15: killed while still importing
+        if finished:  # a complete new report
+            assert set(files) == set(old) and files["index.html"] != old["index.html"]
+            old = files
+        else:
+            assert files == old, "an interrupted run changed the report"
+            assert proc.returncode == -signal.SIGTERM or "interrupted" in err
+        leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("report", "project")]
+        assert leftovers == [], leftovers
