@@ -169,7 +169,10 @@ def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs
             raise SimError(f"--threads must be from 1 to {numba.config.NUMBA_NUM_THREADS}, got {threads}")
         numba.set_num_threads(threads)
     keep = max(1, min(keep, paths))
-    cohits, kept = simulate(plan, paths=paths, seed=seed, keep=keep, progress=progress)
+    try:
+        cohits, kept = simulate(plan, paths=paths, seed=seed, keep=keep, progress=progress)
+    except SimulationError as err:  # name the file the parameters and scenarios came from
+        raise SimulationError(err.message, file=scenario.path) from None
     described = {name: {"weight": spec.weight, "description": spec.description,
                         **spec.model_dump(mode="json", by_alias=True, exclude_defaults=True,
                                           include={"base", "shift", "volatility", "shock", "override"})}

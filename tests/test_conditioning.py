@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import sim
 from sim.conditioning import partial_year
@@ -45,10 +46,17 @@ def test_year_to_date_actual_narrows_the_year(project):
     with data.open("a", encoding="utf-8") as fh:
         fh.write("Testland,rate,2023,1-11,0.055,%,,2023-12-15,test fixture,1—11月速度0.055,\n")
     after = sim.run(project / "scenarios/testland-2023.yaml", paths=20_000, seed=1)
+    # the law of the year given 1-11: a x + b + c z, x the AR draw (stationary: mean 0.05, var 0.02²/(1-0.6²))
+    a, b, c = partial_year(0.055, 11, 0.02**2, 0.01)
+    v_x = 0.02**2 / (1 - 0.6**2)
+    sd = np.sqrt(a**2 * v_x + c**2)
+    n = 20_000  # kept paths
     q = after.data["measure_quantile"].sel(scenario="base", target="rate_low")
-    width_after = (q.sel(quantile=0.9) - q.sel(quantile=0.1)).item()
+    # a sample quantile q has sd sqrt(q(1-q)) / (sqrt(n) f(x_q)); for the median sqrt(pi/2) sd/sqrt(n)
+    assert q.sel(quantile=0.5).item() == pytest.approx(a * 0.05 + b, abs=4 * np.sqrt(np.pi / 2) * sd / np.sqrt(n))
+    se_p = np.sqrt(0.09) * sd / (np.sqrt(n) * stats.norm.pdf(stats.norm.ppf(0.9)))
+    width = (q.sel(quantile=0.9) - q.sel(quantile=0.1)).item()
+    assert width == pytest.approx(2 * stats.norm.ppf(0.9) * sd, abs=4 * 2 * se_p)
     q0 = before.data["measure_quantile"].sel(scenario="base", target="rate_low")
-    width_before = (q0.sel(quantile=0.9) - q0.sel(quantile=0.1)).item()
-    assert width_after < width_before / 5
-    assert q.sel(quantile=0.5).item() == pytest.approx(0.055, abs=0.002)
+    assert width < (q0.sel(quantile=0.9) - q0.sel(quantile=0.1)).item()
     assert any("conditioned on its 1–11月" in n for n in after.notes)
