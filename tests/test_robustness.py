@@ -75,8 +75,9 @@ def test_killing_a_report_leaves_the_old_one_or_the_new_one(project, tmp_path):
         files = {p.name: p.read_bytes() for p in out.iterdir()}
         finished = proc.returncode == 0
         assert proc.returncode in (0, 130, -signal.SIGTERM), err  # -15: killed while still importing
-        if finished:  # a complete new report
-            assert set(files) == set(old) and files["index.html"] != old["index.html"]
+        if finished:  # a complete new report (two finished runs in one minute are byte-identical)
+            assert set(files) == set(old)
+            assert "400,000 Monte Carlo paths · seed 7" in files["index.html"].decode()
             old = files
         else:
             assert files == old, "an interrupted run changed the report"
