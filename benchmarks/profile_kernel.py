@@ -9,7 +9,6 @@ Simple experiments on the workloads of the suite, each a median of repetitions o
   rules: normals for the uncertain parameters and their transforms, starts, partly observed years
   (``next_normal``), and the shocks (``draw_shocks``), so that kernel - draws = the scenario loop
   (processes, indicators, targets, reductions);
-- what not drawing the shocks of t = 0 (never read) would save;
 - the primitives: ns per uniform, per ziggurat normal (and per Box-Muller normal on the same
   uniforms, for comparison), per gamma draw, per libm call, against NumPy's ziggurat normal.
 
@@ -52,14 +51,13 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
     """The kernel's per-path draws without the scenarios, in its order and with its rules: normals
     for the parameters that have a sampling error and their transforms, a start for processes not
     observed at t = 0, normals for partly observed years (``params``); then the shocks of
-    ``shock_rows`` steps by ``draw_shocks`` (``shocks``; the kernel draws all n_t rows)."""
+    ``shock_rows`` steps by ``draw_shocks`` (``shocks``; the kernel draws n_t - 1 rows)."""
     n_p, n_t = pin_b.shape
     uncertain = np.zeros(n_p, np.bool_)
     for p in range(n_p):
         uncertain[p] = np.any(theta_chol[p] != 0.0)
     state = np.zeros(1, np.uint64)
     shock_normals = np.empty(shock_rows * n_p)
-    scratch = np.empty(1)
     eps = np.empty((shock_rows, n_p))
     acc = 0.0
     for i in range(n_paths):
@@ -75,17 +73,16 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
                         th0 += theta_chol[p, 0, k] * z
                         th1 += theta_chol[p, 1, k] * z
                         th2 += theta_chol[p, 2, k] * z
-                phi = np.tanh(th1)
-                sigma = np.exp(th2)
-                acc += th0
+                e = np.exp(min(max(th1, -20.0), 20.0))
+                acc += th0 + (e * e - 1.0) / (e * e + 1.0)
                 if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                    acc += sigma / np.sqrt(1.0 - phi * phi) * kernels.next_normal(state)
+                    acc += np.exp(th2) * 0.5 * (e + 1.0 / e) * kernels.next_normal(state)
             for t in range(n_t):
                 for p in range(n_p):
                     if pin_c[p, t] != 0.0:
                         acc += kernels.next_normal(state)
         if shocks:
-            kernels.draw_shocks(state, shock_chol, df, eps, shock_normals, scratch)
+            kernels.draw_shocks(state, shock_chol, df, 1.0, eps, shock_normals)
             acc += eps[shock_rows - 1, n_p - 1]
     return acc
 
@@ -129,10 +126,11 @@ def _box_muller(n):
 def _gammas(n, shape):
     state = np.zeros(1, np.uint64)
     state[0] = np.uint64(12345)
-    scratch = np.empty(1)
+    d = shape - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
     acc = 0.0
     for _ in range(n):
-        acc += kernels.next_gamma(state, shape, scratch)
+        acc += kernels.next_gamma(state, d, c)
     return acc
 
 
@@ -205,7 +203,7 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
     rows["kernel, 1 scenario"] = _kernel(_variant(p, scenarios=1), paths, reps) * us
     rows["kernel, 1 scenario, Gaussian"] = _kernel(_variant(p, df=GAUSSIAN, scenarios=1), paths, reps) * us
 
-    def draws(params: bool, shocks: bool, shock_rows: int = n_t, dof: float = df) -> float:
+    def draws(params: bool, shocks: bool, shock_rows: int = n_t - 1, dof: float = df) -> float:
         args = (SEED, paths, a["theta_hat"], a["theta_chol"], a["pin_a"], a["pin_b"], a["pin_c"],
                 a["shock_chol"], dof, params, shocks, shock_rows)
         return _median(lambda: _draws(*args), reps) * us
@@ -213,9 +211,10 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
     rows["draws: all, as the kernel draws them"] = draws(True, True)
     rows["draws: path hash only"] = draws(False, False)
     rows["draws: parameters, starts, partly observed years"] = draws(True, False)
-    rows["draws: shocks (draw_shocks, n_t rows)"] = draws(False, True)
+    rows["draws: shocks (draw_shocks, n_t - 1 rows)"] = draws(False, True)
     rows["draws: shocks, Gaussian"] = draws(False, True, dof=GAUSSIAN)
-    rows["draws: shocks without the unused t = 0 row"] = draws(False, True, n_t - 1)
+    rows["draws: normals of the shocks alone (no correlation, no scale)"] = _median(
+        lambda: _normals((n_t - 1) * n_p * paths), reps) * us
 
     n = 4_000_000
 
@@ -238,16 +237,8 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
     gamma = df < kernels.GAUSSIAN_DF
     counts = {"normals (parameters, starts, partial years)":
                   3 * uncertain + starts + int(np.count_nonzero(a["pin_c"])),
-              "normals (shocks, n_t rows)": n_t * n_p, "of which unused (t = 0 row)": n_p,
-              "gamma draws": n_t if gamma else 0, "of which unused (t = 0)": 1 if gamma else 0,
+              "normals (shocks)": (n_t - 1) * n_p, "gamma draws": n_t - 1 if gamma else 0,
               "indicator-steps": (n_t - 1) * sh["indicators"] * n_s}
-    compounding = [m for m, kind in enumerate(a["ind_kind"]) if kind in (kernels.LEVEL, kernels.SHARE)]
-    level_steps = sum(n_t - 1 - int(a["ind_start"][m]) for m in compounding)
-    log1p_calls = sum((n_t - 1 - int(a["ind_start"][m]))
-                      * int(np.count_nonzero((a["drivers"][m] != 0) & a["proc_pct"])) for m in compounding)
-    counts["exp calls per scenario (levels and shares, every step)"] = level_steps
-    counts["log1p calls per scenario (% processes compounded)"] = log1p_calls
-    libm_scenario = (level_steps * prim["libm exp"] + log1p_calls * prim["libm log1p"]) / 1e3
     total = rows["kernel, 1 thread"]
     drawn = rows["draws: all, as the kernel draws them"]
     per_scenario = (total - rows["kernel, 1 scenario"]) / (n_s - 1) if n_s > 1 else math.nan
@@ -261,12 +252,9 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
         "share of kernel time in gamma draws (t vs Gaussian)":
             (total - rows["kernel, Gaussian shocks"]) / total,
         "ns per indicator-step in the scenario loop": per_scenario * 1e3 / (counts["indicator-steps"] / n_s),
-        "per scenario: exp + log1p of the levels, estimated from the primitives (us)": libm_scenario,
-        "share of the scenario loop in exp + log1p (estimated)": libm_scenario / per_scenario,
         "thread scaling (1 thread / all threads)": total / rows["kernel, all threads (wall per path)"],
-        "saving without the t = 0 shock row (share of kernel)":
-            (rows["draws: shocks (draw_shocks, n_t rows)"]
-             - rows["draws: shocks without the unused t = 0 row"]) / total,
+        "share of kernel time in drawing the shocks' normals alone":
+            rows["draws: normals of the shocks alone (no correlation, no scale)"] / total,
     }
     return {"shape": sh, "paths": paths, "us_per_path": rows, "ns_per_primitive": prim,
             "counts_per_path": counts, "derived": derived}

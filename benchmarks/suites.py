@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from sim.plan import Plan
+    from sim.results import HitCounts
 
 SEED = 20250101
 KEEP = 1000  # paths kept for quantiles in the throughput runs (sim run keeps 20,000)
@@ -113,10 +114,10 @@ def throughput(workload: Workload, paths: int, sizes: Sizes, statsmodels_repetit
     return out
 
 
-def _agreement(name: str, p: Plan, cohits: np.ndarray, paths: int,
+def _agreement(name: str, p: Plan, counts: HitCounts, paths: int,
                ref: reference.ReferenceResult) -> dict:
     """Kernel and reference probabilities, every scenario x target (and all targets at once)."""
-    p_kernel = np.einsum("ssj->sj", cohits) / paths
+    p_kernel = counts.probability
     ratio_ = reference.agreement(p_kernel, paths, ref.probability, ref.paths)
     targets = [*p.targets, "all"]
     cells = [{"scenario": s, "target": t, "kernel": float(p_kernel[i, j]),

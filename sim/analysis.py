@@ -52,8 +52,8 @@ def _variants(plan: Plan, base: int, labels: list[str], edit: Callable[[int, dic
 
 def _probabilities(plan: Plan, paths: int, seed: int) -> np.ndarray:
     """P(met) by (variant, target), from one pass."""
-    cohits, _ = api.simulate(plan, paths=paths, seed=seed, keep=1)
-    return np.diagonal(cohits, axis1=0, axis2=1).T[:, :-1] / paths
+    counts, _ = api.simulate(plan, paths=paths, seed=seed, keep=1)
+    return counts.probability[:, :-1]
 
 
 def lever(model: ModelSpec, indicator: str) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 from sim import kernels, observations
 from sim.errors import NothingToSimulateError, SimError, SimulationError
 from sim.plan import Plan, build
-from sim.results import Results, assemble, kept_paths
+from sim.results import HitCounts, Results, assemble, kept_paths
 from sim.spec import ModelSpec, ParamsFile, ScenarioFile
 
 DEFAULT_PATHS = 200_000
@@ -95,24 +95,29 @@ def _checkpoint() -> None:
         raise KeyboardInterrupt
 
 
-def simulate(plan: Plan, *, paths: int, seed: int, keep: int,
-             progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run the kernel over all paths in chunks; returns co-hit counts and the kept paths.
+def simulate(plan: Plan, *, paths: int, seed: int, keep: int, antithetic: bool = False,
+             progress: Callable[[int], None] | None = None) -> tuple[HitCounts, np.ndarray]:
+    """Run the kernel over all paths in chunks; returns the hit counts and the kept paths.
 
-    The result depends on (plan, paths, seed, keep) only: not on the chunk size or thread count.
+    The result depends on (plan, paths, seed, keep, antithetic) only: not on the chunk size or
+    thread count. With ``antithetic`` the paths come in pairs, so ``paths`` must be even.
     """
+    if antithetic and paths % 2:
+        raise SimError(f"antithetic paths come in pairs: --paths must be even, got {paths}")
     a = plan.arrays
     n_s, n_j = len(plan.scenarios), len(plan.targets)
-    cohits = np.zeros((n_s, n_s, n_j + 1), np.int64)
+    hits = np.zeros((n_s, n_j + 1), np.int64)
+    cross = np.zeros((n_s, n_s, n_j + 1), np.int64)
     kept_parts = []
-    for start in range(0, paths, CHUNK):
-        n = min(CHUNK, paths - start)
+    chunk = CHUNK - CHUNK % 2 if antithetic else CHUNK  # a pair never straddles two chunks
+    for start in range(0, paths, chunk):
+        n = min(chunk, paths - start)
         KERNEL.running = True
         try:
-            part, kept, bad = kernels.simulate(
-                np.uint64(seed), start, n, BLOCK, a["theta_hat"], a["theta_chol"], a["theta_over"],
-                a["shock_chol"], a["df"], a["proc_pct"], a["pin_a"], a["pin_b"], a["pin_c"], a["shift"],
-                a["vol"], a["level_shock"],
+            part, part_cross, kept, bad = kernels.simulate(
+                np.uint64(seed), start, n, BLOCK, antithetic, a["theta_hat"], a["theta_chol"],
+                a["theta_over"], a["shock_chol"], a["df"], a["proc_pct"], a["pin_a"], a["pin_b"], a["pin_c"],
+                a["shift"], a["vol"], a["level_shock"],
                 a["ind_kind"], a["drivers"], a["ind_link"], a["ind_start"], a["ind_state"], a["ind_fixed"],
                 a["tgt_ind"], a["tgt_t"], a["tgt_measure"], a["tgt_base_t"], a["tgt_base_value"],
                 a["tgt_cmp"], a["tgt_threshold"], keep)
@@ -123,17 +128,18 @@ def simulate(plan: Plan, *, paths: int, seed: int, keep: int,
             s, m = np.argwhere(bad)[0]
             raise SimulationError(f"{bad[s, m]} paths of indicator {plan.indicators[m]} became "
                                   f"non-finite under scenario {plan.scenarios[s]}; check its parameters")
-        cohits += part
+        hits += part
+        cross += part_cross
         if kept.shape[-1]:
             kept_parts.append(kept)
         if progress:
             progress(n)
-    return cohits, np.concatenate(kept_parts, axis=-1)
+    return HitCounts(hits, cross, paths, 2 if antithetic else 1), np.concatenate(kept_parts, axis=-1)
 
 
 def run(scenario_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = DEFAULT_SEED,
         keep: int = DEFAULT_KEEP, threads: int | None = None, as_of: dt.date | None = None,
-        progress: Callable[[int], None] | None = None) -> Results:
+        antithetic: bool = False, progress: Callable[[int], None] | None = None) -> Results:
     """Probability of meeting each target of ``scenario_path`` under each scenario.
 
     Parameters
@@ -143,17 +149,18 @@ def run(scenario_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = DE
     keep : paths stored for quantiles and fan charts (the first ``keep``).
     threads : numba threads (default: all cores); results do not depend on it.
     as_of : use only data published by this date.
+    antithetic : simulate pairs of paths with opposite normals (a variance reduction; even paths).
     """
     scenario, model, params, obs, hashes = load_inputs(scenario_path, as_of)
     provenance = {"as_of": str(as_of or ""), "inputs": json.dumps(hashes, ensure_ascii=False)}
     return run_loaded(scenario, model, params, obs, paths=paths, seed=seed, keep=keep,
-                      threads=threads, progress=progress, provenance=provenance)
+                      threads=threads, antithetic=antithetic, progress=progress, provenance=provenance)
 
 
 def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame, *,
                paths: int = DEFAULT_PATHS, seed: int = DEFAULT_SEED, keep: int = DEFAULT_KEEP,
-               threads: int | None = None, progress: Callable[[int], None] | None = None,
-               provenance: dict | None = None) -> Results:
+               threads: int | None = None, antithetic: bool = False,
+               progress: Callable[[int], None] | None = None, provenance: dict | None = None) -> Results:
     """:func:`run` on inputs already loaded (or built in memory, as the backtest does)."""
     if paths < 1:
         raise SimError(f"--paths must be at least 1, got {paths}")
@@ -170,18 +177,20 @@ def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs
         numba.set_num_threads(threads)
     keep = max(1, min(keep, paths))
     try:
-        cohits, kept = simulate(plan, paths=paths, seed=seed, keep=keep, progress=progress)
+        counts, kept = simulate(plan, paths=paths, seed=seed, keep=keep, antithetic=antithetic,
+                                progress=progress)
     except SimulationError as err:  # name the file the parameters and scenarios came from
         raise SimulationError(err.message, file=scenario.path) from None
     described = {name: {"weight": spec.weight, "description": spec.description,
                         **spec.model_dump(mode="json", by_alias=True, exclude_defaults=True,
                                           include={"base", "shift", "volatility", "shock", "override"})}
                  for name, spec in scenario.scenarios.items()}
-    attrs = {"seed": seed, "paths": paths, "keep": keep, "as_of": "", "inputs": "{}",
+    attrs = {"seed": seed, "paths": paths, "keep": keep, "antithetic": int(antithetic), "as_of": "",
+             "inputs": "{}",
              **(provenance or {}), "sim_version": _version(), "scenario_file": str(scenario.path),
              "target_year": scenario.year, "title": scenario.title,
              "scenarios": json.dumps(described, ensure_ascii=False)}
-    return Results(assemble(plan, cohits, kept, paths, attrs), plan.skipped, plan.notes,
+    return Results(assemble(plan, counts, kept, attrs), plan.skipped, plan.notes,
                    kept_paths(plan, kept), plan.history, plan.observations)
 
 

@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     rep = simulation("report", "an HTML report with tables, fan charts, sources; CSV, xlsx, netCDF", _report)
     rep.add_argument("-o", "--out", required=True, help="output folder")
     rep.add_argument("--force", action="store_true", help="replace an existing output folder")
+    for p in (run, cmp_, rep):
+        p.add_argument("--antithetic", action="store_true", help="pairs of paths with opposite shocks "
+                       "(a variance reduction; --paths must be even)")
 
     sw = sub.add_parser("sweep", help="every scenario file x a grid of shifts and volatilities, on Dask")
     sw.add_argument("scenario", nargs="+", help="scenario files")
@@ -152,7 +155,7 @@ def _simulate(path: str, args: argparse.Namespace, keep: int = api.DEFAULT_KEEP)
     with tqdm(total=args.paths, unit="path", unit_scale=True, delay=1.0, leave=False, disable=None,
               desc=path, file=sys.stderr) as bar:
         return api.run(path, paths=args.paths, seed=args.seed, keep=keep, threads=args.threads,
-                       as_of=args.as_of, progress=bar.update)
+                       as_of=args.as_of, antithetic=args.antithetic, progress=bar.update)
 
 
 def _run(args: argparse.Namespace) -> int:

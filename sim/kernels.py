@@ -117,14 +117,9 @@ def fill_normals(state: np.ndarray, out: np.ndarray) -> None:
 
 
 @nb.njit(cache=True)
-def next_gamma(state: np.ndarray, shape: float, normal: np.ndarray) -> float:
-    """Gamma(shape, 1) by Marsaglia and Tsang (2000); ``normal`` is a 1-element scratch array."""
-    boost = 1.0
-    if shape < 1.0:
-        boost = next_uniform(state) ** (1.0 / shape)
-        shape += 1.0
-    d = shape - 1.0 / 3.0
-    c = 1.0 / np.sqrt(9.0 * d)
+def next_gamma(state: np.ndarray, d: float, c: float) -> float:
+    """Gamma(d + 1/3, 1) for a shape of at least 1, by Marsaglia and Tsang (2000) with their squeeze
+    (which spares the logarithms 98% of the time); ``c = 1 / sqrt(9 d)``."""
     while True:
         z = next_normal(state)
         v = 1.0 + c * z
@@ -132,8 +127,9 @@ def next_gamma(state: np.ndarray, shape: float, normal: np.ndarray) -> float:
             continue
         v = v * v * v
         u = next_uniform(state)
-        if np.log(u) < 0.5 * z * z + d - d * v + d * np.log(v):
-            return d * v * boost
+        z2 = z * z
+        if u < 1.0 - 0.0331 * z2 * z2 or np.log(u) < 0.5 * z2 + d - d * v + d * np.log(v):
+            return d * v
 
 
 @nb.njit(cache=True)
@@ -232,15 +228,20 @@ def sample_counts(seed, n, lam, trials, p):
 
 
 @nb.njit(cache=True)
-def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, eps: np.ndarray,
-                normals: np.ndarray, scratch: np.ndarray) -> None:
-    """Fill ``eps[t, p]`` with correlated unit-variance Student-t shocks (Gaussian if df is large)."""
+def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, sign: float, eps: np.ndarray,
+                normals: np.ndarray) -> None:
+    """Fill ``eps[t, p]`` with correlated unit-variance Student-t shocks (Gaussian if df is large):
+    ``sign`` times L n, scaled by sqrt((df - 2) / chi2_df) with chi2_df = 2 Gamma(df / 2) per step."""
     n_t, n_p = eps.shape
-    fill_normals(state, normals)
+    for i in range(n_t * n_p):
+        normals[i] = sign * next_normal(state)
+    d = 0.5 * df - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    k = np.sqrt(0.5 * (df - 2.0))
     for t in range(n_t):
         scale = 1.0
         if df < GAUSSIAN_DF:
-            scale = np.sqrt((df - 2.0) / (2.0 * next_gamma(state, 0.5 * df, scratch)))
+            scale = k / np.sqrt(next_gamma(state, d, c))
         for p in range(n_p):
             acc = 0.0
             for q in range(p + 1):
@@ -248,8 +249,41 @@ def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, eps: np.ndarray,
             eps[t, p] = acc * scale
 
 
+# how a driver enters an indicator's step (chosen once per run, see _sparse_drivers)
+LINEAR, LOG_PCT, MUL_PCT, POW_PCT, EXP_LINEAR = 0, 1, 2, 3, 4
+
+
+@nb.njit(cache=True)
+def _sparse_drivers(ind_kind, drivers, proc_pct):
+    """Each indicator's drivers as a list (CSR: ``ptr``, process, coefficient, mode), so the path
+    loop touches only the processes that move it. Levels compound multiplicatively: a growth rate in
+    % with coefficient 1 multiplies by 1 + x/100, which needs no logarithm or exponential."""
+    n_m, n_p = drivers.shape
+    ptr = np.zeros(n_m + 1, np.int64)
+    proc = np.empty(n_m * n_p, np.int64)
+    coef = np.empty(n_m * n_p)
+    mode = np.empty(n_m * n_p, np.int64)
+    k = 0
+    for m in range(n_m):
+        for p in range(n_p):
+            c = drivers[m, p]
+            if c == 0.0:
+                continue
+            proc[k] = p
+            coef[k] = c
+            if ind_kind[m] == LEVEL:
+                mode[k] = (MUL_PCT if c == 1.0 else POW_PCT) if proc_pct[p] else EXP_LINEAR
+            elif ind_kind[m] == SHARE:
+                mode[k] = LOG_PCT if proc_pct[p] else LINEAR
+            else:
+                mode[k] = LINEAR
+            k += 1
+        ptr[m + 1] = k
+    return ptr, proc[:k], coef[:k], mode[:k]
+
+
 @nb.njit(cache=True, parallel=True)
-def simulate(seed, path_offset, n_paths, block,
+def simulate(seed, path_offset, n_paths, block, antithetic,
              theta_hat, theta_chol, theta_over, shock_chol, df, proc_pct,
              pin_a, pin_b, pin_c, shift, vol, level_shock,
              ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed,
@@ -257,26 +291,39 @@ def simulate(seed, path_offset, n_paths, block,
              n_keep):
     """Simulate ``n_paths`` paths starting at global index ``path_offset`` and reduce as it goes.
 
-    Returns ``cohits[s, r, j]`` (paths meeting target j under both scenarios s and r; j = J is
-    all targets at once), ``kept[s, m, t, i]`` (indicator values of global paths i < n_keep) and
-    ``bad[s, m]`` (paths whose indicator m became non-finite).
+    Paths come in sampling units: single paths, or with ``antithetic`` pairs (2k, 2k + 1) that read
+    the same stream, the second with every normal negated (the Student-t scales and count draws are
+    shared), so both are draws of the model and their errors partly cancel. ``n_paths`` and
+    ``path_offset`` are then even. Returns ``hits[s, j]`` (paths meeting target j under scenario s;
+    j = J is all targets at once), ``cross[s, r, j]`` (the sum over units of H_s H_r, H a unit's
+    hits, for standard errors), ``kept[s, m, t, i]`` (indicator values of global paths i < n_keep)
+    and ``bad[s, m]`` (paths whose indicator m became non-finite).
     """
     n_s, n_p, n_t = shift.shape
     n_m = ind_kind.size
     n_j = tgt_ind.size
-    n_blocks = (n_paths + block - 1) // block
-    partial = np.zeros((n_blocks, n_s, n_s, n_j + 1), np.int64)
+    unit = 2 if antithetic else 1
+    n_units = n_paths // unit
+    n_blocks = (n_units + block - 1) // block
+    hits = np.zeros((n_blocks, n_s, n_j + 1), np.int64)
+    cross = np.zeros((n_blocks, n_s, n_s, n_j + 1), np.int64)
     kept = np.full((n_s, n_m, n_t, min(n_paths, max(n_keep - path_offset, 0))), np.nan)
     bad = np.zeros((n_blocks, n_s, n_m), np.int64)
     seed64 = np.uint64(seed)
     uncertain = np.zeros(n_p, np.bool_)
     for p in range(n_p):
         uncertain[p] = np.any(theta_chol[p] != 0.0)
+    drv_ptr, drv_p, drv_c, drv_mode = _sparse_drivers(ind_kind, drivers, proc_pct)
+    start_level = ind_state.copy()
+    step_shock = level_shock.copy()  # levels: a factor; rates: points added; shares: points moved
+    for m in range(n_m):
+        if ind_kind[m] == LEVEL:
+            start_level[m] = np.exp(ind_state[m])
+            step_shock[:, m, :] = np.exp(level_shock[:, m, :])
     for b in nb.prange(n_blocks):
         state = np.zeros(1, np.uint64)
-        shock_normals = np.empty(n_t * n_p)
-        scratch = np.empty(1)
-        eps = np.empty((n_t, n_p))
+        shock_normals = np.empty((n_t - 1) * n_p)
+        eps = np.empty((n_t - 1, n_p))  # shocks of steps 1..T (step 0 is the start)
         mu = np.empty(n_p)
         phi = np.empty(n_p)
         sigma = np.empty(n_p)
@@ -286,59 +333,69 @@ def simulate(seed, path_offset, n_paths, block,
         y = np.empty((n_m, n_t))
         flow = np.zeros((n_m, n_t))
         cstate = np.zeros(1, np.uint64)
-        met = np.empty((n_s, n_j + 1), np.bool_)
-        for i in range(b * block, min((b + 1) * block, n_paths)):
-            gpath = path_offset + i
-            state[0] = path_state(seed64, np.uint64(gpath))
-            # only the numbers a path needs are drawn: parameters with a sampling error, a start
-            # for processes not observed at t = 0, the rest of partially observed years
-            for p in range(n_p):
-                th0 = theta_hat[p, 0]
-                th1 = theta_hat[p, 1]
-                th2 = theta_hat[p, 2]
-                if uncertain[p]:
-                    for k in range(3):
-                        z = next_normal(state)
-                        th0 += theta_chol[p, 0, k] * z
-                        th1 += theta_chol[p, 1, k] * z
-                        th2 += theta_chol[p, 2, k] * z
-                mu[p] = th0
-                phi[p] = np.tanh(th1)
-                sigma[p] = np.exp(th2)
-                x0[p] = mu[p]
-                if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                    x0[p] += sigma[p] / np.sqrt(1.0 - phi[p] * phi[p]) * next_normal(state)
-            for t in range(n_t):
+        h = np.zeros((n_s, n_j + 1), np.int64)
+        for u in range(b * block, min((b + 1) * block, n_units)):
+            h[:] = 0
+            for k in range(unit):
+                i = u * unit + k
+                gpath = path_offset + i
+                sign = 1.0 - 2.0 * k
+                state[0] = path_state(seed64, np.uint64(path_offset // unit + u))
+                # only the numbers a path needs are drawn: parameters with a sampling error, a start
+                # for processes not observed at t = 0, the rest of partially observed years
                 for p in range(n_p):
-                    z_pin[t, p] = next_normal(state) if pin_c[p, t] != 0.0 else 0.0
-            draw_shocks(state, shock_chol, df, eps, shock_normals, scratch)
+                    th0 = theta_hat[p, 0]
+                    th1 = theta_hat[p, 1]
+                    th2 = theta_hat[p, 2]
+                    if uncertain[p]:
+                        for q in range(3):
+                            z = sign * next_normal(state)
+                            th0 += theta_chol[p, 0, q] * z
+                            th1 += theta_chol[p, 1, q] * z
+                            th2 += theta_chol[p, 2, q] * z
+                    e = np.exp(min(max(th1, -20.0), 20.0))  # phi = tanh(th1), 1 / sqrt(1 - phi^2) = cosh
+                    mu[p] = th0
+                    phi[p] = (e * e - 1.0) / (e * e + 1.0)
+                    sigma[p] = np.exp(th2)
+                    x0[p] = th0
+                    if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
+                        x0[p] += sigma[p] * 0.5 * (e + 1.0 / e) * sign * next_normal(state)
+                for t in range(n_t):
+                    for p in range(n_p):
+                        z_pin[t, p] = sign * next_normal(state) if pin_c[p, t] != 0.0 else 0.0
+                draw_shocks(state, shock_chol, df, sign, eps, shock_normals)
+                for s in range(n_s):
+                    _paths_for_scenario(s, mu, phi, sigma, theta_over, x0, eps, z_pin, pin_a, pin_b, pin_c,
+                                        shift, vol, x)
+                    cstate[0] = path_state(seed64 ^ _COUNT_SALT, np.uint64(gpath))  # same per scenario
+                    _indicators(x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link, ind_start,
+                                start_level, ind_fixed, y, flow, cstate, step_shock[s])
+                    allmet = True
+                    for j in range(n_j):
+                        ok = _target_met(y, tgt_ind[j], tgt_t[j], tgt_measure[j], tgt_base_t[j],
+                                         tgt_base_value[j], tgt_cmp[j], tgt_threshold[j])
+                        h[s, j] += ok
+                        allmet = allmet and ok
+                    h[s, n_j] += allmet
+                    for m in range(n_m):
+                        for t in range(ind_start[m] + 1, n_t):
+                            if not np.isfinite(y[m, t]):
+                                bad[b, s, m] += 1
+                                break
+                        if gpath < n_keep:
+                            for t in range(n_t):
+                                kept[s, m, t, i] = y[m, t]
             for s in range(n_s):
-                _paths_for_scenario(s, mu, phi, sigma, theta_over, x0, eps, z_pin, pin_a, pin_b, pin_c,
-                                    shift, vol, x)
-                cstate[0] = path_state(seed64 ^ _COUNT_SALT, np.uint64(gpath))  # same per scenario
-                _indicators(x, proc_pct, ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed, y,
-                            flow, cstate, level_shock[s])
-                allmet = True
-                for j in range(n_j):
-                    ok = _target_met(y, tgt_ind[j], tgt_t[j], tgt_measure[j], tgt_base_t[j],
-                                     tgt_base_value[j], tgt_cmp[j], tgt_threshold[j])
-                    met[s, j] = ok
-                    allmet = allmet and ok
-                met[s, n_j] = allmet
-                for m in range(n_m):
-                    for t in range(ind_start[m] + 1, n_t):
-                        if not np.isfinite(y[m, t]):
-                            bad[b, s, m] += 1
-                            break
-                    if gpath < n_keep:
-                        for t in range(n_t):
-                            kept[s, m, t, i] = y[m, t]
-            for s in range(n_s):
-                for r in range(n_s):
+                for j in range(n_j + 1):
+                    hits[b, s, j] += h[s, j]
+                for r in range(s, n_s):
                     for j in range(n_j + 1):
-                        if met[s, j] and met[r, j]:
-                            partial[b, s, r, j] += 1
-    return partial.sum(axis=0), kept, bad.sum(axis=0)
+                        cross[b, s, r, j] += h[s, j] * h[r, j]
+    total = cross.sum(axis=0)
+    for s in range(n_s):
+        for r in range(s):
+            total[s, r] = total[r, s]
+    return hits.sum(axis=0), total, kept, bad.sum(axis=0)
 
 
 @nb.njit(cache=True, inline="always")
@@ -359,7 +416,7 @@ def _paths_for_scenario(s, mu_d, phi_d, sigma_d, theta_over, x0, eps, z_pin, pin
         x[0, p] = prev
         for t in range(1, n_t):
             mean_t = mu + shift[s, p, t]
-            cur = mean_t + phi * (prev - prev_mean) + sigma * vol[s, p, t] * eps[t, p]
+            cur = mean_t + phi * (prev - prev_mean) + sigma * vol[s, p, t] * eps[t - 1, p]
             if not np.isnan(pin_b[p, t]):
                 cur = pin_a[p, t] * cur + pin_b[p, t] + pin_c[p, t] * z_pin[t, p]
             x[t, p] = cur
@@ -368,15 +425,17 @@ def _paths_for_scenario(s, mu_d, phi_d, sigma_d, theta_over, x0, eps, z_pin, pin
 
 
 @nb.njit(cache=True, inline="always")
-def _indicators(x, proc_pct, ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed, y, flow,
-                cstate, shock):
-    """Indicator values on the grid from the process paths; observed years stay fixed."""
-    n_t, n_p = x.shape
+def _indicators(x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link, ind_start, start_level, ind_fixed,
+                y, flow, cstate, shock):
+    """Indicator values on the grid from the process paths; observed years stay fixed. A level
+    compounds by a product of factors (a growth below -100% makes it NaN, reported as non-finite),
+    a share on the logit scale, a rate is the sum of its drivers."""
+    n_t = x.shape[0]
     for m in range(ind_kind.size):
         kind = ind_kind[m]
         if kind == ENTRIES:
             continue  # second pass: needs its stock's entries
-        level = ind_state[m]
+        level = start_level[m]
         for t in range(n_t):
             if t <= ind_start[m]:
                 y[m, t] = ind_fixed[m, t]
@@ -391,19 +450,26 @@ def _indicators(x, proc_pct, ind_kind, drivers, ind_link, ind_start, ind_state, 
                 y[m, t] = level
                 flow[m, t] = entries
                 continue
-            step = 0.0
-            for p in range(n_p):
-                c = drivers[m, p]
-                if c != 0.0:
-                    if kind == RATE or not proc_pct[p]:
-                        step += c * x[t, p]
+            if kind == LEVEL:
+                factor = shock[m, t]
+                for k in range(drv_ptr[m], drv_ptr[m + 1]):
+                    v = x[t, drv_p[k]]
+                    if drv_mode[k] == MUL_PCT:
+                        f = 1.0 + v / 100.0
+                        factor *= f if f >= 0.0 else np.nan
+                    elif drv_mode[k] == POW_PCT:
+                        factor *= np.exp(drv_c[k] * np.log1p(v / 100.0))
                     else:
-                        step += c * np.log1p(x[t, p] / 100.0)
+                        factor *= np.exp(drv_c[k] * v)
+                level *= factor
+                y[m, t] = level
+                continue
+            step = 0.0
+            for k in range(drv_ptr[m], drv_ptr[m + 1]):
+                v = x[t, drv_p[k]]
+                step += drv_c[k] * (np.log1p(v / 100.0) if drv_mode[k] == LOG_PCT else v)
             if kind == RATE:
                 y[m, t] = step + shock[m, t]
-            elif kind == LEVEL:
-                level += step + shock[m, t]
-                y[m, t] = np.exp(level)
             else:
                 level += step
                 share = 100.0 / (1.0 + np.exp(-level))
@@ -444,8 +510,7 @@ def sample_shocks(seed, n_paths, n_t, chol, df):
     for b in nb.prange((n_paths + block - 1) // block):
         state = np.zeros(1, np.uint64)
         normals = np.empty(n_t * n_p)
-        scratch = np.empty(1)
         for i in range(b * block, min((b + 1) * block, n_paths)):
             state[0] = path_state(seed64, np.uint64(i))
-            draw_shocks(state, chol, df, out[i], normals, scratch)
+            draw_shocks(state, chol, df, 1.0, out[i], normals)
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,35 @@ from sim.plan import Plan, Skipped
 
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 WEIGHTED, ALL = "weighted", "all"
+
+
+@dataclass(frozen=True)
+class HitCounts:
+    """What the kernel counted over ``paths`` paths, grouped in sampling units of ``unit`` paths
+    (1, or 2 for antithetic pairs): ``hits[s, j]`` paths meeting target j under scenario s (j = J:
+    all targets at once) and ``cross[s, r, j]``, the sum over units of H_s H_r with H a unit's hits.
+    Units are independent, so the variance of any weighted mean of scenarios follows exactly."""
+
+    hits: np.ndarray
+    cross: np.ndarray
+    paths: int
+    unit: int = 1
+
+    @property
+    def probability(self) -> np.ndarray:
+        """P(met), (scenario, target + all)."""
+        return self.hits / self.paths
+
+    def std_error(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """Monte Carlo standard error of each scenario's P(met), or of the mixture with ``weights``."""
+        n_units = self.paths // self.unit
+        if weights is None:
+            second = np.einsum("ssj->sj", self.cross) / n_units / self.unit**2
+            mean = self.probability
+        else:
+            second = np.einsum("s,r,srj->j", weights, weights, self.cross) / n_units / self.unit**2
+            mean = weights @ self.probability
+        return np.sqrt(np.maximum(second - mean**2, 0.0) / n_units)
 
 
 class Results:
@@ -84,7 +114,8 @@ class Results:
     def provenance(self) -> dict:
         a = self.data.attrs
         return {"region": a["region"], "seed": a["seed"], "paths": a["paths"], "keep": a["keep"],
-                "as_of": a["as_of"] or None, "sim_version": a["sim_version"],
+                "antithetic": bool(a.get("antithetic", 0)), "as_of": a["as_of"] or None,
+                "sim_version": a["sim_version"],
                 "inputs": json.loads(a["inputs"])}
 
 
@@ -95,18 +126,12 @@ def kept_paths(plan: Plan, kept: np.ndarray) -> xr.DataArray:
                                 "year": plan.years}, name="value")
 
 
-def assemble(plan: Plan, cohits: np.ndarray, kept: np.ndarray, n_paths: int, attrs: dict) -> xr.Dataset:
+def assemble(plan: Plan, counts: HitCounts, kept: np.ndarray, attrs: dict) -> xr.Dataset:
     """Turn the kernel's counts and kept paths into the labelled dataset."""
     n_s = len(plan.scenarios)
     w = plan.weights
-    p_s = np.diagonal(cohits, axis1=0, axis2=1).T / n_paths  # (scenario, target+all)
-    p_w = w @ p_s
-    # Var of the per-path weighted hit sum(w_s h_s), from the co-hit counts of every scenario pair.
-    second = np.einsum("s,r,srj->j", w, w, cohits) / n_paths
-    se_s = np.sqrt(p_s * (1 - p_s) / n_paths)
-    se_w = np.sqrt(np.maximum(second - p_w**2, 0) / n_paths)
-    prob = np.vstack([p_s, p_w])
-    se = np.vstack([se_s, se_w])
+    prob = np.vstack([counts.probability, w @ counts.probability])
+    se = np.vstack([counts.std_error(), counts.std_error(w)])
     scen = [*plan.scenarios, WEIGHTED]
     targets = [*plan.targets, ALL]
     measures = _measures(plan, kept) * plan.target_info["scale"].to_numpy()[None, :, None]

@@ -42,9 +42,9 @@ def run_case(inputs: tuple, case: Case, processes: Sequence[str], paths: int, se
             a["shift"][:, plan.processes.index(name), t0:] += case.shift
     a["vol"][:, :, t0:] *= case.vol
     plan = dataclasses.replace(plan, arrays=a)
-    cohits, kept = api.simulate(plan, paths=paths, seed=seed, keep=1)
-    data = assemble(plan, cohits, kept, paths, {"seed": seed, "paths": paths, "as_of": "", "inputs": "{}",
-                                                  "sim_version": api._version()})
+    counts, kept = api.simulate(plan, paths=paths, seed=seed, keep=1)
+    data = assemble(plan, counts, kept, {"seed": seed, "paths": paths, "as_of": "", "inputs": "{}",
+                                         "sim_version": api._version()})
     out = data[["probability", "std_error"]].reset_coords(drop=True)
     return out.assign_coords(target=[f"{scenario.region}:{t}" for t in out["target"].values])
 
