@@ -44,7 +44,9 @@ TARGETS = {  # the targets of issue 6
     "time_to_accuracy_s": 1.0,
     "peak_rss_mib": 1024.0,
     "sim_run_warm_s": 3.0,
+    "sim_required_warm_s": 5.0,
 }
+REQUIRED_PATHS = 250_000  # a probability near 0.5 has a standard error of 0.1 pp at 250,000 paths
 
 
 @dataclass(frozen=True)
@@ -223,10 +225,10 @@ def rng(sizes: Sizes) -> list[dict]:
 
 # --- time to accuracy ----------------------------------------------------------------------------
 
-# VARIANCE REDUCTION HOOK: an estimator runs the shipped example at a number of paths and returns
-# its results Dataset (``probability`` and ``std_error`` by scenario x target). Only the plain Monte
-# Carlo estimator exists today; antithetic paths, control variates or conditional Monte Carlo
-# register here under their own name and get their own ``accuracy.<name>.*`` measurements.
+# An estimator runs the shipped example at a number of paths and returns its results Dataset
+# (``probability`` and ``std_error`` by scenario x target); each gets its own ``accuracy.<name>.*``
+# measurements. Antithetic paths are ``sim run --antithetic`` (their unbiasedness and standard
+# errors are tested in tests/test_variance_reduction.py).
 Estimator = Callable[[tuple, int, int], "xr.Dataset"]
 
 
@@ -236,22 +238,31 @@ def plain_estimator(inputs: tuple, paths: int, seed: int) -> xr.Dataset:
     return api.run_loaded(*inputs, paths=paths, seed=seed).data
 
 
-ESTIMATORS: dict[str, Estimator] = {"plain": plain_estimator}
+def antithetic_estimator(inputs: tuple, paths: int, seed: int) -> xr.Dataset:
+    from sim import api
+
+    return api.run_loaded(*inputs, paths=paths + paths % 2, seed=seed, antithetic=True).data
+
+
+ESTIMATORS: dict[str, Estimator] = {"plain": plain_estimator, "antithetic": antithetic_estimator}
 
 
 def accuracy(sizes: Sizes) -> list[dict]:
     """Wall time of a run of the shipped example with enough paths for every probability (every
     scenario, the weighted mixture, every target and all at once) to have a Monte Carlo standard
     error of at most 0.1 pp. The paths needed come from a pilot: n = n_pilot (se_pilot / 0.001)^2
-    at the worst cell, plus 2% for the pilot's own noise."""
+    at the worst cell, plus 2% for the pilot's own noise. The variance ratio of each estimator to
+    plain Monte Carlo, cell by cell, says what the reduction buys."""
     from sim import api
 
     inputs = load(EXAMPLE)
     example = plan(EXAMPLE)
     out = []
+    pilots = {}
     for name, estimator in ESTIMATORS.items():
         estimator(inputs, 1000, SEED)  # compile or load the kernel
         pilot_s, pilot = timed(lambda est=estimator: est(inputs, sizes.pilot_paths, SEED + 1))
+        pilots[name] = pilot
         worst = float(pilot["std_error"].max())
         needed = math.ceil(sizes.pilot_paths * (worst / SE_TARGET) ** 2 * 1.02 / 1000) * 1000
         res = interleaved({"run": (lambda est=estimator, n=needed: est(inputs, n, SEED),
@@ -269,6 +280,15 @@ def accuracy(sizes: Sizes) -> list[dict]:
                                pilot_max_std_error_pp=worst * 100,
                                kernel_only_s=res["kernel"]["median"], scenario=str(EXAMPLE.relative_to(ROOT)),
                                note="sim.api.run_loaded on loaded inputs: plan, kernel, results"))
+        if name != "plain":
+            ratio_ = (pilots["plain"]["std_error"] / pilot["std_error"]) ** 2
+            out.append(measurement(f"accuracy.{name}.variance_reduction", float(ratio_.max()), "x",
+                                   baseline="accuracy.plain", worst_cell=float(ratio_.min()),
+                                   cells={f"{s}/{t}": float(ratio_.sel(scenario=s, target=t))
+                                          for s in ratio_["scenario"].values
+                                          for t in ratio_["target"].values},
+                                   note=f"plain variance / {name} variance per cell, pilots of "
+                                        f"{sizes.pilot_paths:,} paths; value = the best cell"))
     return out
 
 
@@ -282,19 +302,17 @@ def startup(sizes: Sizes) -> list[dict]:
     try:
         cold = run_worker(["compile"], env)
         cached = run_worker(["compile"], env)
-        cmd = [*_sim_command(), "run", str(EXAMPLE.relative_to(ROOT))]
-        walls = []
-        for _ in range(sizes.cli_reps):
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, capture_output=True,
-                                  text=True, check=False)
-            walls.append(time.perf_counter() - t0)
-            if proc.returncode != 0:
-                raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()}")
+        example = str(EXAMPLE.relative_to(ROOT))
+        cmd = [*_sim_command(), "run", example]
+        walls = _walls(cmd, env, sizes.cli_reps)
+        req_cmd = [*_sim_command(), "required", example, "--paths", str(REQUIRED_PATHS)]
+        req_walls = _walls(req_cmd, env, sizes.cli_reps)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     limit = TARGETS["sim_run_warm_s"]
     wall = statistics.median(walls)
+    req_limit = TARGETS["sim_required_warm_s"]
+    req_wall = statistics.median(req_walls)
     return [
         measurement("startup.compile_cold", cold["first_call_s"] - cold["second_call_s"], "s",
                     first_call_s=cold["first_call_s"], import_s=cold["import_s"],
@@ -304,7 +322,24 @@ def startup(sizes: Sizes) -> list[dict]:
                     process_wall_s=cached["wall_s"], note="the same from the cache the cold run wrote"),
         measurement("startup.sim_run_warm", wall, "s", target=f"<= {limit:g}", met=bool(wall <= limit),
                     samples_s=walls, command=" ".join(["sim", *cmd[-2:]]), note="wall time of the process"),
+        measurement("startup.sim_required_warm", req_wall, "s", target=f"<= {req_limit:g}",
+                    met=bool(req_wall <= req_limit), samples_s=req_walls,
+                    command=" ".join(["sim", *req_cmd[-4:]]),
+                    note="wall time of the process: every target at 50/80/90%, probabilities to 0.1 pp"),
     ]
+
+
+def _walls(cmd: list[str], env: dict[str, str], reps: int) -> list[float]:
+    """Wall times of ``reps`` runs of a command, each in a fresh process."""
+    walls = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, capture_output=True,
+                              text=True, check=False)
+        walls.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()}")
+    return walls
 
 
 def _sim_command() -> list[str]:
