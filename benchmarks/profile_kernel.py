@@ -73,10 +73,10 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
                         th0 += theta_chol[p, 0, k] * z
                         th1 += theta_chol[p, 1, k] * z
                         th2 += theta_chol[p, 2, k] * z
-                e = np.exp(min(max(th1, -20.0), 20.0))
-                acc += th0 + (e * e - 1.0) / (e * e + 1.0)
+                mu, phi, _, sd0 = kernels._ar_params(th0, th1, th2)
+                acc += mu + phi
                 if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                    acc += np.exp(th2) * 0.5 * (e + 1.0 / e) * kernels.next_normal(state)
+                    acc += sd0 * kernels.next_normal(state)
             for t in range(n_t):
                 for p in range(n_p):
                     if pin_c[p, t] != 0.0:

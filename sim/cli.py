@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--paths", type=int, default=paths, help=f"Monte Carlo paths (default {paths:,})")
         p.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
         p.add_argument("--threads", type=int, default=None, help="numba threads (default: all cores)")
-        p.add_argument("--as-of", type=_date, default=None, help="use only data published by YYYY-MM-DD")
+        p.add_argument("--as-of", type=iso_date, default=None, help="use only data published by YYYY-MM-DD")
         p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of tables and reports")
         p.set_defaults(func=func)
         return p
@@ -112,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--process", nargs="+", default=["iva_national"], help="the processes shifted")
     sw.add_argument("--paths", type=int, default=50_000, help="Monte Carlo paths per case")
     sw.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
-    sw.add_argument("--as-of", type=_date, default=None, help="use only data published by YYYY-MM-DD")
+    sw.add_argument("--as-of", type=iso_date, default=None, help="use only data published by YYYY-MM-DD")
     sw.add_argument("--scheduler", default=None, help="an existing cluster, tcp://host:port")
     sw.add_argument("--workers", type=int, default=2, help="workers of the local cluster")
     sw.add_argument("--local", action="store_true", help="run the cases here, without Dask")
@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="fit the model's parameters to calibration/data")
     cal.add_argument("--region", action="append", help="a region (repeatable; default: every region "
                      "with data)")
-    cal.add_argument("--as-of", type=_date, default=None, help="use only data published by YYYY-MM-DD")
+    cal.add_argument("--as-of", type=iso_date, default=None, help="use only data published by YYYY-MM-DD")
     cal.add_argument("--model", default="industry", help="the model in models/ (default: industry)")
     cal.add_argument("--root", default=".", help="the project folder (default: the current one)")
     cal.set_defaults(func=_calibrate)
@@ -136,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _date(text: str) -> dt.date:
+def iso_date(text: str) -> dt.date:
+    """An argparse type: a date YYYY-MM-DD."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:

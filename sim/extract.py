@@ -662,10 +662,12 @@ def write_atomically(path: Path, text: str, *, force: bool, check: Any = None) -
 
 def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``sim extract`` on the CLI's subparsers."""
+    from sim.cli import iso_date  # the CLI's own argument type; sim.cli is the caller
+
     p = subparsers.add_parser("extract", help="read the targets and actuals of a policy text")
     p.add_argument("document", help="a policy text in UTF-8, e.g. ../shared/seeds/000_….txt")
     p.add_argument("--json", action="store_true", help="print a JSON list of records")
-    p.add_argument("--date", type=_date, default=None,
+    p.add_argument("--date", type=iso_date, default=None,
                    help="the document's date YYYY-MM-DD, to resolve 今年, 明年, 去年")
     p.add_argument("--region", help="with -o: the region, e.g. Jinan")
     p.add_argument("--year", type=int, help="with -o: the target year of the scenario file")
@@ -674,13 +676,6 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="with -o: overwrite an existing file")
     p.set_defaults(func=run_extract)
     return p
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def run_extract(args: argparse.Namespace) -> int:

@@ -283,6 +283,15 @@ def _sparse_drivers(ind_kind, drivers, proc_pct):
     return ptr, proc[:k], coef[:k], mode[:k]
 
 
+@nb.njit(cache=True, inline="always")
+def _ar_params(th0, th1, th2):
+    """(mu, phi, sigma, stationary sd) from (mu, atanh phi, log sigma), with one exp for phi and the
+    sd: phi = tanh(th1) and 1 / sqrt(1 - phi^2) = cosh(th1)."""
+    e = np.exp(min(max(th1, -20.0), 20.0))
+    sigma = np.exp(th2)
+    return th0, (e * e - 1.0) / (e * e + 1.0), sigma, sigma * 0.5 * (e + 1.0 / e)
+
+
 @nb.njit(cache=True, parallel=True)
 def simulate(seed, path_offset, n_paths, block, antithetic,
              theta_hat, theta_chol, theta_over, shock_chol, df, proc_pct,
@@ -311,9 +320,12 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
     kept = np.full((n_s, n_m, n_t, min(n_paths, max(n_keep - path_offset, 0))), np.nan)
     bad = np.zeros((n_blocks, n_s, n_m), np.int64)
     seed64 = np.uint64(seed)
+    # a process's (mu, phi, sigma, stationary sd) are drawn per path only if they have a sampling error
     uncertain = np.zeros(n_p, np.bool_)
+    fixed = np.empty((n_p, 4))
     for p in range(n_p):
         uncertain[p] = np.any(theta_chol[p] != 0.0)
+        fixed[p] = _ar_params(theta_hat[p, 0], theta_hat[p, 1], theta_hat[p, 2])
     drv_ptr, drv_p, drv_c, drv_mode = _sparse_drivers(ind_kind, drivers, proc_pct)
     start_level = ind_state.copy()
     step_shock = level_shock.copy()  # levels: a factor; rates: points added; shares: points moved
@@ -345,22 +357,21 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                 # only the numbers a path needs are drawn: parameters with a sampling error, a start
                 # for processes not observed at t = 0, the rest of partially observed years
                 for p in range(n_p):
-                    th0 = theta_hat[p, 0]
-                    th1 = theta_hat[p, 1]
-                    th2 = theta_hat[p, 2]
                     if uncertain[p]:
+                        th0 = theta_hat[p, 0]
+                        th1 = theta_hat[p, 1]
+                        th2 = theta_hat[p, 2]
                         for q in range(3):
                             z = sign * next_normal(state)
                             th0 += theta_chol[p, 0, q] * z
                             th1 += theta_chol[p, 1, q] * z
                             th2 += theta_chol[p, 2, q] * z
-                    e = np.exp(min(max(th1, -20.0), 20.0))  # phi = tanh(th1), 1 / sqrt(1 - phi^2) = cosh
-                    mu[p] = th0
-                    phi[p] = (e * e - 1.0) / (e * e + 1.0)
-                    sigma[p] = np.exp(th2)
-                    x0[p] = th0
+                        mu[p], phi[p], sigma[p], sd0 = _ar_params(th0, th1, th2)
+                    else:
+                        mu[p], phi[p], sigma[p], sd0 = fixed[p, 0], fixed[p, 1], fixed[p, 2], fixed[p, 3]
+                    x0[p] = mu[p]
                     if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                        x0[p] += sigma[p] * 0.5 * (e + 1.0 / e) * sign * next_normal(state)
+                        x0[p] += sd0 * sign * next_normal(state)
                 for t in range(n_t):
                     for p in range(n_p):
                         z_pin[t, p] = sign * next_normal(state) if pin_c[p, t] != 0.0 else 0.0

@@ -70,7 +70,8 @@ L = {
         "region": "Region", "period": "Period", "months": "Months", "value": "Value", "unit": "Unit",
         "published": "Published", "quantiles": "Quantiles of the simulated indicators (weighted)",
         "run": "Run", "key": "Item", "setting": "Value", "seed": "Seed", "paths": "Paths",
-        "keep": "Paths kept for quantiles", "as_of_key": "Data as of", "scenario_file": "Scenario file",
+        "keep": "Paths kept for quantiles", "antithetic": "Antithetic pairs", "yes": "yes", "no": "no",
+        "as_of_key": "Data as of", "scenario_file": "Scenario file",
         "generated": "Generated", "version": "Version of {name}", "python": "Python", "not_installed":
         "not installed", "files": "Files in this folder", "joint": "all targets met together",
     },
@@ -97,7 +98,8 @@ L = {
         "region": "地区", "period": "时期", "months": "月份", "value": "数值", "unit": "单位",
         "published": "发布日期", "quantiles": "模拟指标分位数(加权)",
         "run": "运行信息", "key": "项目", "setting": "取值", "seed": "随机种子", "paths": "路径数",
-        "keep": "分位数所用路径数", "as_of_key": "数据截至", "scenario_file": "情景文件",
+        "keep": "分位数所用路径数", "antithetic": "对偶路径", "yes": "是", "no": "否",
+        "as_of_key": "数据截至", "scenario_file": "情景文件",
         "generated": "生成时间", "version": "{name} 版本", "python": "Python", "not_installed": "未安装",
         "files": "本文件夹中的文件", "joint": "全部目标同时实现",
     },
@@ -604,6 +606,7 @@ def _run_table(results: Results, lang: str) -> pd.DataFrame:
             (t["scenario_file"], a.get("scenario_file", "")), (t["seed"], a.get("seed", "")),
             (t["paths"], f"{int(a['paths']):,}" if "paths" in a else ""),
             (t["keep"], f"{int(a['keep']):,}" if "keep" in a else ""),
+            (t["antithetic"], t["yes"] if a.get("antithetic") else t["no"]),
             (t["as_of_key"], a.get("as_of") or t["all_data"]),
             (t["generated"], dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
             (t["python"], platform.python_version())]
@@ -694,6 +697,8 @@ def _html(results: Results, lang: str, probs: pd.DataFrame, chart_png: bytes | N
     doc_title = getattr(scen_file, "title", "") if scen_file is not None else ""
     summary = t["summary"].format(paths=int(a.get("paths", 0)), seed=a.get("seed", ""),
                                   keep=int(a.get("keep", 0)))
+    if a.get("antithetic"):
+        summary += f" · {t['antithetic']}"
     as_of = t["as_of"].format(as_of=a["as_of"]) if a.get("as_of") else t["all_data"]
     parts = [
         "<!DOCTYPE html>",

@@ -114,7 +114,7 @@ class Results:
     def provenance(self) -> dict:
         a = self.data.attrs
         return {"region": a["region"], "seed": a["seed"], "paths": a["paths"], "keep": a["keep"],
-                "antithetic": bool(a.get("antithetic", 0)), "as_of": a["as_of"] or None,
+                "antithetic": bool(a["antithetic"]), "as_of": a["as_of"] or None,
                 "sim_version": a["sim_version"],
                 "inputs": json.loads(a["inputs"])}
 

@@ -127,6 +127,20 @@ def check_model(model: ModelSpec) -> None:
             assert ind.unit == "%"
 
 
+def check_loaded(obj: object, path, models: tuple) -> None:
+    """Whatever a loader accepted lies in its domain; a scenario also against each model it fits."""
+    if isinstance(obj, ScenarioFile):
+        check_scenario(obj)
+        for model in models:
+            spec = model_spec(model)
+            if outcome(lambda obj=obj, spec=spec: obj.check_against(spec), [path])[0]:
+                check_scenario(obj, spec)
+    elif isinstance(obj, ParamsFile):
+        check_params(obj)
+    elif isinstance(obj, ModelSpec):
+        check_model(obj)
+
+
 def check_params(params: ParamsFile) -> None:
     finite_tree(params.model_dump())
     assert params.shocks.df.value > 2
@@ -569,15 +583,7 @@ def test_random_yaml_documents(scratch, doc, as_text):
         path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
         ok, obj = outcome(lambda loader=loader, path=path: loader(path), [path])
         _count("random YAML", "loaded" if ok else "SimError")
-        if isinstance(obj, ScenarioFile):
-            check_scenario(obj)
-            for spec in (model_spec(INDUSTRY), model_spec(AR1)):
-                if outcome(lambda obj=obj, spec=spec: obj.check_against(spec), [path])[0]:
-                    check_scenario(obj, spec)
-        elif isinstance(obj, ParamsFile):
-            check_params(obj)
-        elif isinstance(obj, ModelSpec):
-            check_model(obj)
+        check_loaded(obj, path, (INDUSTRY, AR1))
 
 
 @settings(FUZZ, max_examples=150)
@@ -692,15 +698,7 @@ def test_random_documents_shaped_like_the_schemas(scratch, data):
         path.write_text(dump(data.draw(strategy)), encoding="utf-8", errors="surrogatepass")
         ok, obj = outcome(lambda loader=loader, path=path: loader(path), [path])
         _count("shaped YAML", "loaded" if ok else "SimError")
-        if isinstance(obj, ScenarioFile):
-            check_scenario(obj)
-            spec = model_spec(AR1)
-            if outcome(lambda obj=obj, spec=spec: obj.check_against(spec), [path])[0]:
-                check_scenario(obj, spec)
-        elif isinstance(obj, ParamsFile):
-            check_params(obj)
-        elif isinstance(obj, ModelSpec):
-            check_model(obj)
+        check_loaded(obj, path, (AR1,))
 
 
 # --- 2. mutations of every shipped input file ----------------------------------------------------
