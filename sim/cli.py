@@ -46,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sim: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("sim: interrupted; no output was written", file=sys.stderr)
+        from sim.output import WRITTEN
+
+        done = f"complete before it: {', '.join(map(str, WRITTEN))}" if WRITTEN else "no output was written"
+        print(f"sim: interrupted; {done}", file=sys.stderr)
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence: one line, exit 1
         print(f"sim: internal error: {type(err).__name__}: {err} (please report it with the command "
@@ -255,7 +258,7 @@ def _report(args: argparse.Namespace) -> int:
                                         as_of=args.as_of)}
     out = write_report(res, args.out, lang=args.lang, force=args.force, extra_tables=extra,
                        observations=res.observations)
-    print(f"report written to {out}")
+    print(f"report written to {out}", flush=True)  # said at once: a kill during shutdown must not eat it
     return 0
 
 
@@ -298,12 +301,15 @@ def _save(figure, path: str) -> None:  # noqa: ANN001 - a matplotlib Figure
     import os
     import tempfile
 
+    from sim.output import committing
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
     os.close(fd)
     try:
         figure.savefig(tmp, dpi=150, bbox_inches="tight")
-        os.replace(tmp, path)
+        with committing(path):
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import SimError
+from sim.output import committing
 
 FIELDS = ("kind", "indicator", "indicator_text", "value", "unit", "comparator", "modality", "base",
           "period", "months", "clause")
@@ -652,7 +653,8 @@ def write_atomically(path: Path, text: str, *, force: bool, check: Any = None) -
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a scenario file is shared
         if check is not None:
             check(Path(tmp))
-        os.replace(tmp, path)
+        with committing(path):
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -3,14 +3,44 @@ leaves either the old file or the complete new one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-
-import xarray as xr
+from typing import TYPE_CHECKING
 
 from sim.errors import SimError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+WRITTEN: list[Path] = []  # outputs this process completed, for the message of an interrupted command
+
+
+@contextlib.contextmanager
+def committing(path: str | Path) -> Iterator[None]:
+    """The last step of writing an output (the renames, and removing what it replaced): Ctrl-C and
+    SIGTERM wait until it is over, so the output is never missing, half-swapped or left beside a
+    stale copy; once it is over the output counts as written and the signal is acted on.
+
+    Python runs signal handlers in the main thread whichever thread the signal reached (numba's
+    worker threads included), so swapping the handlers defers them all."""
+    pending: list[int] = []
+    previous = {}
+    with contextlib.suppress(ValueError):  # not the main thread: it has no handlers to swap
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+        WRITTEN.append(Path(path))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 def write_dataset(ds: xr.Dataset, path: str | Path, *, force: bool = True) -> Path:
@@ -30,13 +60,14 @@ def write_dataset(ds: xr.Dataset, path: str | Path, *, force: bool = True) -> Pa
                 ds.to_zarr(tmp, mode="w")
             except ImportError:
                 raise SimError("writing zarr needs the zarr package (pip install zarr)", file=path) from None
-        if path.is_dir() and tmp.is_dir():
-            old = path.with_name(f".{path.name}.old")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, path)
+        with committing(path):
+            if path.is_dir() and tmp.is_dir():
+                old = path.with_name(f".{path.name}.old")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old)
+            else:
+                os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp.parent, ignore_errors=True)
     return path

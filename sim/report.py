@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimError
+from sim.output import committing
 from sim.results import ALL, QUANTILES, WEIGHTED, Results
 
 GENERATOR = "sim report"
@@ -204,15 +205,17 @@ def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
     if out.exists() or out.is_symlink():
         _refuse_existing(out, force)  # again: it may have appeared while the report was built
         old = _sibling(out.parent, out.name, "old")
-        os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except OSError as err:
+    with committing(out):
         if old is not None:
-            os.rename(old, out)
-        raise SimError(f"cannot move the report into {out}: {err.strerror or err}") from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+            os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except OSError as err:
+            if old is not None:
+                os.rename(old, out)
+            raise SimError(f"cannot move the report into {out}: {err.strerror or err}") from None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _sibling(parent: Path, name: str, kind: str) -> Path:
