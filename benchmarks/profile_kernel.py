@@ -7,8 +7,8 @@ Simple experiments on the workloads of the suite, each a median of repetitions o
 - the same with Gaussian shocks (df = 1e9: no gamma draws) and with 1 scenario instead of 3;
 - the per-path draws alone, through sim.kernels' own functions in the kernel's order and with its
   rules: normals for the uncertain parameters and their transforms, starts, partly observed years
-  (``next_normal``), and the shocks (``draw_shocks``), so that kernel - draws = the scenario loop
-  (processes, indicators, targets, reductions);
+  (``next_normal``), and the shocks (``_shock_draws``, ``_correlate``), so that kernel - draws = the
+  scenario loop (processes, indicators, targets, reductions);
 - the primitives: ns per uniform, per ziggurat normal (and per Box-Muller normal on the same
   uniforms, for comparison), per gamma draw, per libm call, against NumPy's ziggurat normal.
 
@@ -51,39 +51,45 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
     """The kernel's per-path draws without the scenarios, in its order and with its rules: normals
     for the parameters that have a sampling error and their transforms, a start for processes not
     observed at t = 0, normals for partly observed years (``params``); then the shocks of
-    ``shock_rows`` steps by ``draw_shocks`` (``shocks``; the kernel draws n_t - 1 rows)."""
+    ``shock_rows`` steps (``shocks``; the kernel draws n_t - 1 rows): each lane's normals and
+    Student-t scales, then the correlation of a group of lanes, as the kernel does."""
     n_p, n_t = pin_b.shape
+    lanes = kernels.LANES
     uncertain = np.zeros(n_p, np.bool_)
     for p in range(n_p):
         uncertain[p] = np.any(theta_chol[p] != 0.0)
     state = np.zeros(1, np.uint64)
-    shock_normals = np.empty(shock_rows * n_p)
-    eps = np.empty((shock_rows, n_p))
+    nrm = np.empty((shock_rows, n_p, lanes))
+    scale = np.empty((shock_rows, lanes))
+    eps = np.empty((shock_rows, n_p, lanes))
     acc = 0.0
-    for i in range(n_paths):
-        state[0] = kernels.path_state(np.uint64(seed), np.uint64(i))
-        if params:
-            for p in range(n_p):
-                th0 = theta_hat[p, 0]
-                th1 = theta_hat[p, 1]
-                th2 = theta_hat[p, 2]
-                if uncertain[p]:
-                    for k in range(3):
-                        z = kernels.next_normal(state)
-                        th0 += theta_chol[p, 0, k] * z
-                        th1 += theta_chol[p, 1, k] * z
-                        th2 += theta_chol[p, 2, k] * z
-                mu, phi, _, sd0 = kernels._ar_params(th0, th1, th2)
-                acc += mu + phi
-                if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                    acc += sd0 * kernels.next_normal(state)
-            for t in range(n_t):
+    for g in range(n_paths // lanes):
+        for lane in range(lanes):
+            state[0] = kernels.path_state(np.uint64(seed), np.uint64(g * lanes + lane))
+            if params:
                 for p in range(n_p):
-                    if pin_c[p, t] != 0.0:
-                        acc += kernels.next_normal(state)
+                    th0 = theta_hat[p, 0]
+                    th1 = theta_hat[p, 1]
+                    th2 = theta_hat[p, 2]
+                    if uncertain[p]:
+                        for k in range(3):
+                            z = kernels.next_normal(state)
+                            th0 += theta_chol[p, 0, k] * z
+                            th1 += theta_chol[p, 1, k] * z
+                            th2 += theta_chol[p, 2, k] * z
+                    mu, phi, _, sd0 = kernels._ar_params(th0, th1, th2)
+                    acc += mu + phi
+                    if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
+                        acc += sd0 * kernels.next_normal(state)
+                for t in range(n_t):
+                    for p in range(n_p):
+                        if pin_c[p, t] != 0.0:
+                            acc += kernels.next_normal(state)
+            if shocks:
+                kernels._shock_draws(state, df, 1.0, nrm, scale, lane)
         if shocks:
-            kernels.draw_shocks(state, shock_chol, df, 1.0, eps, shock_normals)
-            acc += eps[shock_rows - 1, n_p - 1]
+            kernels._correlate(shock_chol, nrm, scale, eps)
+            acc += eps[shock_rows - 1, n_p - 1, 0]
     return acc
 
 
@@ -211,7 +217,7 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
     rows["draws: all, as the kernel draws them"] = draws(True, True)
     rows["draws: path hash only"] = draws(False, False)
     rows["draws: parameters, starts, partly observed years"] = draws(True, False)
-    rows["draws: shocks (draw_shocks, n_t - 1 rows)"] = draws(False, True)
+    rows["draws: shocks (n_t - 1 rows)"] = draws(False, True)
     rows["draws: shocks, Gaussian"] = draws(False, True, dof=GAUSSIAN)
     rows["draws: normals of the shocks alone (no correlation, no scale)"] = _median(
         lambda: _normals((n_t - 1) * n_p * paths), reps) * us

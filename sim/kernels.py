@@ -111,13 +111,6 @@ def next_normal(state: np.ndarray) -> float:
 
 
 @nb.njit(cache=True)
-def fill_normals(state: np.ndarray, out: np.ndarray) -> None:
-    """Standard normals into ``out``."""
-    for i in range(out.size):
-        out[i] = next_normal(state)
-
-
-@nb.njit(cache=True)
 def next_gamma(state: np.ndarray, d: float, c: float) -> float:
     """Gamma(d + 1/3, 1) for a shape of at least 1, by Marsaglia and Tsang (2000) with their squeeze
     (which spares the logarithms 98% of the time); ``c = 1 / sqrt(9 d)``."""
@@ -228,26 +221,39 @@ def sample_counts(seed, n, lam, trials, p):
     return pois, binom
 
 
-@nb.njit(cache=True)
-def draw_shocks(state: np.ndarray, chol: np.ndarray, df: float, sign: float, eps: np.ndarray,
-                normals: np.ndarray) -> None:
-    """Fill ``eps[t, p]`` with correlated unit-variance Student-t shocks (Gaussian if df is large):
-    ``sign`` times L n, scaled by sqrt((df - 2) / chi2_df) with chi2_df = 2 Gamma(df / 2) per step."""
-    n_t, n_p = eps.shape
-    for i in range(n_t * n_p):
-        normals[i] = sign * next_normal(state)
+LANES = 8  # paths simulated side by side (even: antithetic pairs; < 64: lane masks)
+
+
+@nb.njit(cache=True, inline="always")
+def _shock_draws(state, df, sign, nrm, scale, lane):
+    """One path's shock draws into lane ``lane``: ``sign`` times standard normals ``nrm[t, p]`` for
+    every step, then the Student-t scales ``scale[t] = sqrt((df - 2) / chi2_df)`` with
+    chi2_df = 2 Gamma(df / 2) (1 if df is large: Gaussian shocks)."""
+    n_t, n_p = nrm.shape[0], nrm.shape[1]
+    for t in range(n_t):
+        for p in range(n_p):
+            nrm[t, p, lane] = sign * next_normal(state)
     d = 0.5 * df - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     k = np.sqrt(0.5 * (df - 2.0))
     for t in range(n_t):
-        scale = 1.0
-        if df < GAUSSIAN_DF:
-            scale = k / np.sqrt(next_gamma(state, d, c))
+        scale[t, lane] = k / np.sqrt(next_gamma(state, d, c)) if df < GAUSSIAN_DF else 1.0
+
+
+@nb.njit(cache=True, inline="always")
+def _correlate(chol, nrm, scale, eps):
+    """Correlated unit-variance shocks of all lanes: ``eps[t, p] = scale[t] (L n_t)[p]``."""
+    n_t, n_p = nrm.shape[0], nrm.shape[1]
+    for t in range(n_t):
         for p in range(n_p):
-            acc = 0.0
+            for lane in range(LANES):
+                eps[t, p, lane] = 0.0
             for q in range(p + 1):
-                acc += chol[p, q] * normals[t * n_p + q]
-            eps[t, p] = acc * scale
+                c = chol[p, q]
+                for lane in range(LANES):
+                    eps[t, p, lane] += c * nrm[t, q, lane]
+            for lane in range(LANES):
+                eps[t, p, lane] *= scale[t, lane]
 
 
 # how a driver enters an indicator's step (chosen once per run, see _sparse_drivers)
@@ -292,6 +298,59 @@ def _ar_params(th0, th1, th2):
     return th0, (e * e - 1.0) / (e * e + 1.0), sigma, sigma * 0.5 * (e + 1.0 / e)
 
 
+@nb.njit(cache=True)
+def _sharing(shift, vol, theta_over, pin_b, level_shock, ind_kind, drv_ptr, drv_p):
+    """What scenarios have in common, so that each path computes it once. For scenario s:
+    ``dev_same[s, p]`` is the first scenario whose deviations from the mean process p shares (they
+    differ by mean shifts after the process's pinned years and t = 0 only, so their paths differ by
+    the shifts); ``x_same[s, p]`` the first whose path of p is identical; ``ind_same[s, m]`` the
+    first whose indicator m is identical (same driver paths and level shocks; counts always draw
+    their own). Each is s itself when no earlier scenario qualifies. Also each process's last
+    pinned step."""
+    n_s, n_p, n_t = shift.shape
+    last_pin = np.zeros(n_p, np.int64)  # the start's deviation depends on the mean at t = 0
+    for p in range(n_p):
+        for t in range(n_t):
+            if not np.isnan(pin_b[p, t]):
+                last_pin[p] = t
+    dev_same = np.empty((n_s, n_p), np.int64)
+    x_same = np.empty((n_s, n_p), np.int64)
+    for s in range(n_s):
+        for p in range(n_p):
+            dev_same[s, p] = s
+            x_same[s, p] = s
+            for r in range(s - 1, -1, -1):  # the first one wins: go backwards
+                ok = True
+                for k in range(3):
+                    u, v = theta_over[s, p, k], theta_over[r, p, k]
+                    ok = ok and (u == v or (np.isnan(u) and np.isnan(v)))
+                shifted = False
+                for t in range(n_t):
+                    ok = ok and vol[s, p, t] == vol[r, p, t]
+                    ok = ok and (t > last_pin[p] or shift[s, p, t] == shift[r, p, t])
+                    shifted = shifted or shift[s, p, t] != shift[r, p, t]
+                if ok:
+                    dev_same[s, p] = r
+                    if not shifted:
+                        x_same[s, p] = r
+    n_m = ind_kind.size
+    ind_same = np.empty((n_s, n_m), np.int64)
+    for s in range(n_s):
+        for m in range(n_m):
+            ind_same[s, m] = s
+            if ind_kind[m] == COUNT or ind_kind[m] == ENTRIES:
+                continue
+            for r in range(s - 1, -1, -1):
+                ok = True
+                for k in range(drv_ptr[m], drv_ptr[m + 1]):
+                    ok = ok and x_same[s, drv_p[k]] == x_same[r, drv_p[k]]
+                for t in range(n_t):
+                    ok = ok and level_shock[s, m, t] == level_shock[r, m, t]
+                if ok:
+                    ind_same[s, m] = r
+    return dev_same, ind_same, last_pin
+
+
 @nb.njit(cache=True, parallel=True)
 def simulate(seed, path_offset, n_paths, block, antithetic,
              theta_hat, theta_chol, theta_over, shock_chol, df, proc_pct,
@@ -308,16 +367,23 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
     j = J is all targets at once), ``cross[s, r, j]`` (the sum over units of H_s H_r, H a unit's
     hits, for standard errors), ``kept[s, m, t, i]`` (indicator values of global paths i < n_keep)
     and ``bad[s, m]`` (paths whose indicator m became non-finite).
+
+    Paths go through in groups of LANES: each path draws its numbers alone, then the group's
+    scenarios, indicators and targets are computed lane by lane as vectors. Every lane does the
+    same arithmetic, so a path's result does not depend on its group (a last group is padded with
+    paths that are simulated and not counted).
     """
     n_s, n_p, n_t = shift.shape
     n_m = ind_kind.size
     n_j = tgt_ind.size
     unit = 2 if antithetic else 1
-    n_units = n_paths // unit
-    n_blocks = (n_units + block - 1) // block
+    n_groups = (n_paths + LANES - 1) // LANES
+    per_block = max(block // LANES, 1)
+    n_blocks = (n_groups + per_block - 1) // per_block
     hits = np.zeros((n_blocks, n_s, n_j + 1), np.int64)
     cross = np.zeros((n_blocks, n_s, n_s, n_j + 1), np.int64)
-    kept = np.full((n_s, n_m, n_t, min(n_paths, max(n_keep - path_offset, 0))), np.nan)
+    n_kept = min(n_paths, max(n_keep - path_offset, 0))
+    kept = np.full((n_s, n_m, n_t, n_kept), np.nan)
     bad = np.zeros((n_blocks, n_s, n_m), np.int64)
     seed64 = np.uint64(seed)
     # a process's (mu, phi, sigma, stationary sd) are drawn per path only if they have a sampling error
@@ -327,6 +393,8 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
         uncertain[p] = np.any(theta_chol[p] != 0.0)
         fixed[p] = _ar_params(theta_hat[p, 0], theta_hat[p, 1], theta_hat[p, 2])
     drv_ptr, drv_p, drv_c, drv_mode = _sparse_drivers(ind_kind, drivers, proc_pct)
+    dev_same, ind_same, last_pin = _sharing(shift, vol, theta_over, pin_b, level_shock, ind_kind,
+                                            drv_ptr, drv_p)
     start_level = ind_state.copy()
     step_shock = level_shock.copy()  # levels: a factor; rates: points added; shares: points moved
     for m in range(n_m):
@@ -335,25 +403,28 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
             step_shock[:, m, :] = np.exp(level_shock[:, m, :])
     for b in nb.prange(n_blocks):
         state = np.zeros(1, np.uint64)
-        shock_normals = np.empty((n_t - 1) * n_p)
-        eps = np.empty((n_t - 1, n_p))  # shocks of steps 1..T (step 0 is the start)
-        mu = np.empty(n_p)
-        phi = np.empty(n_p)
-        sigma = np.empty(n_p)
-        x0 = np.empty(n_p)
-        x = np.empty((n_t, n_p))
-        z_pin = np.empty((n_t, n_p))
-        y = np.empty((n_m, n_t))
-        flow = np.zeros((n_m, n_t))
-        cstate = np.zeros(1, np.uint64)
-        h = np.zeros((n_s, n_j + 1), np.int64)
-        for u in range(b * block, min((b + 1) * block, n_units)):
-            h[:] = 0
-            for k in range(unit):
-                i = u * unit + k
-                gpath = path_offset + i
-                sign = 1.0 - 2.0 * k
-                state[0] = path_state(seed64, np.uint64(path_offset // unit + u))
+        cstate = np.zeros((LANES, 1), np.uint64)
+        mu = np.empty((n_p, LANES))
+        phi = np.empty((n_p, LANES))
+        sigma = np.empty((n_p, LANES))
+        x0 = np.empty((n_p, LANES))
+        z_pin = np.empty((n_t, n_p, LANES))
+        nrm = np.empty((n_t - 1, n_p, LANES))
+        scale = np.empty((n_t - 1, LANES))
+        eps = np.empty((n_t - 1, n_p, LANES))  # shocks of steps 1..T (step 0 is the start)
+        ar = np.empty((4, n_p, LANES))  # a scenario's mean, phi, sigma and current deviation
+        x = np.empty((n_s, n_p, n_t, LANES))
+        y = np.empty((n_s, n_m, n_t, LANES))
+        flow = np.zeros((n_m, n_t, LANES))
+        work = np.empty((3, LANES))
+        met = np.empty((n_s, n_j + 1, LANES), np.bool_)  # j = n_j: all targets
+        nonfinite = np.empty((n_s, n_m, LANES), np.bool_)
+        mask = np.zeros((n_s, n_j + 1), np.uint64)
+        for g in range(b * per_block, min((b + 1) * per_block, n_groups)):
+            for lane in range(LANES):
+                i = g * LANES + lane
+                sign = 1.0 - 2.0 * (i % unit)
+                state[0] = path_state(seed64, np.uint64((path_offset + i) // unit))
                 # only the numbers a path needs are drawn: parameters with a sampling error, a start
                 # for processes not observed at t = 0, the rest of partially observed years
                 for p in range(n_p):
@@ -366,43 +437,68 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                             th0 += theta_chol[p, 0, q] * z
                             th1 += theta_chol[p, 1, q] * z
                             th2 += theta_chol[p, 2, q] * z
-                        mu[p], phi[p], sigma[p], sd0 = _ar_params(th0, th1, th2)
+                        mu[p, lane], phi[p, lane], sigma[p, lane], sd0 = _ar_params(th0, th1, th2)
                     else:
-                        mu[p], phi[p], sigma[p], sd0 = fixed[p, 0], fixed[p, 1], fixed[p, 2], fixed[p, 3]
-                    x0[p] = mu[p]
+                        mu[p, lane], phi[p, lane], sigma[p, lane] = fixed[p, 0], fixed[p, 1], fixed[p, 2]
+                        sd0 = fixed[p, 3]
+                    x0[p, lane] = mu[p, lane]
                     if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                        x0[p] += sd0 * sign * next_normal(state)
+                        x0[p, lane] += sd0 * sign * next_normal(state)
                 for t in range(n_t):
                     for p in range(n_p):
-                        z_pin[t, p] = sign * next_normal(state) if pin_c[p, t] != 0.0 else 0.0
-                draw_shocks(state, shock_chol, df, sign, eps, shock_normals)
-                for s in range(n_s):
-                    _paths_for_scenario(s, mu, phi, sigma, theta_over, x0, eps, z_pin, pin_a, pin_b, pin_c,
-                                        shift, vol, x)
-                    cstate[0] = path_state(seed64 ^ _COUNT_SALT, np.uint64(gpath))  # same per scenario
-                    _indicators(x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link, ind_start,
-                                start_level, ind_fixed, y, flow, cstate, step_shock[s])
-                    allmet = True
-                    for j in range(n_j):
-                        ok = _target_met(y, tgt_ind[j], tgt_t[j], tgt_measure[j], tgt_base_t[j],
-                                         tgt_base_value[j], tgt_cmp[j], tgt_threshold[j])
-                        h[s, j] += ok
-                        allmet = allmet and ok
-                    h[s, n_j] += allmet
-                    for m in range(n_m):
+                        z_pin[t, p, lane] = sign * next_normal(state) if pin_c[p, t] != 0.0 else 0.0
+                _shock_draws(state, df, sign, nrm, scale, lane)
+            _correlate(shock_chol, nrm, scale, eps)
+            for s in range(n_s):
+                _paths_for_scenario(s, dev_same, last_pin, mu, phi, sigma, theta_over, x0, eps, z_pin,
+                                    pin_a, pin_b, pin_c, shift, vol, ar, x)
+                _indicators(s, ind_same, x[s], ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link,
+                            ind_start, start_level, ind_fixed, y[s], flow, cstate, seed64,
+                            path_offset + g * LANES, step_shock[s], work)
+                for m in range(n_m):  # what an earlier scenario computed is copied, not recomputed
+                    r = ind_same[s, m]
+                    if r == s:
+                        for lane in range(LANES):
+                            nonfinite[s, m, lane] = False
                         for t in range(ind_start[m] + 1, n_t):
-                            if not np.isfinite(y[m, t]):
-                                bad[b, s, m] += 1
-                                break
-                        if gpath < n_keep:
-                            for t in range(n_t):
-                                kept[s, m, t, i] = y[m, t]
+                            for lane in range(LANES):
+                                nonfinite[s, m, lane] |= not np.isfinite(y[s, m, t, lane])
+                    else:
+                        nonfinite[s, m] = nonfinite[r, m]
+                        y[s, m] = y[r, m]
+                for lane in range(LANES):
+                    met[s, n_j, lane] = True
+                for j in range(n_j):
+                    r = ind_same[s, tgt_ind[j]]
+                    if r == s:
+                        _targets_met(y[s], tgt_ind[j], tgt_t[j], tgt_measure[j], tgt_base_t[j],
+                                     tgt_base_value[j], tgt_cmp[j], tgt_threshold[j], work[0], met[s, j])
+                    else:
+                        met[s, j] = met[r, j]
+                    for lane in range(LANES):
+                        met[s, n_j, lane] &= met[s, j, lane]
+            # reduce the lanes that are paths of this call, as bit masks (bit = lane)
+            n_in = min(LANES, n_paths - g * LANES)
+            valid = (np.uint64(1) << np.uint64(n_in)) - np.uint64(1)
             for s in range(n_s):
                 for j in range(n_j + 1):
-                    hits[b, s, j] += h[s, j]
+                    mask[s, j] = _lane_mask(met[s, j]) & valid
+                    hits[b, s, j] += _popcount(mask[s, j])
+                for m in range(n_m):
+                    bad[b, s, m] += _popcount(_lane_mask(nonfinite[s, m]) & valid)
+            for s in range(n_s):
                 for r in range(s, n_s):
                     for j in range(n_j + 1):
-                        cross[b, s, r, j] += h[s, j] * h[r, j]
+                        # sum over units of H_s H_r: pairs add the products across the pair
+                        both = mask[s, j] & mask[r, j]
+                        if unit == 2:
+                            both_across = mask[s, j] & _swap_pairs(mask[r, j])
+                            cross[b, s, r, j] += _popcount(both) + _popcount(both_across)
+                        else:
+                            cross[b, s, r, j] += _popcount(both)
+            for lane in range(n_in):
+                if path_offset + g * LANES + lane < n_keep:
+                    kept[:, :, :, g * LANES + lane] = y[:, :, :, lane]
     total = cross.sum(axis=0)
     for s in range(n_s):
         for r in range(s):
@@ -410,105 +506,198 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
     return hits.sum(axis=0), total, kept, bad.sum(axis=0)
 
 
+_M55 = np.uint64(0x5555555555555555)
+_M33 = np.uint64(0x3333333333333333)
+_M0F = np.uint64(0x0F0F0F0F0F0F0F0F)
+_M01 = np.uint64(0x0101010101010101)
+
+
 @nb.njit(cache=True, inline="always")
-def _paths_for_scenario(s, mu_d, phi_d, sigma_d, theta_over, x0, eps, z_pin, pin_a, pin_b, pin_c, shift,
-                        vol, x):
-    """One scenario's process paths. A pinned year (pin_b not NaN) is a * (the AR draw) + b +
-    c * z: a full observed year has a = c = 0; a year known up to some months keeps part of the draw.
-    A scenario's parameter override (not NaN) replaces the path's drawn parameter."""
-    n_t, n_p = x.shape
+def _lane_mask(flags):
+    """The lanes whose flag is set, as the bits of an integer."""
+    mask = np.uint64(0)
+    for lane in range(LANES):
+        mask |= np.uint64(flags[lane]) << np.uint64(lane)
+    return mask
+
+
+@nb.njit(cache=True, inline="always")
+def _popcount(v):
+    """Set bits of a 64-bit mask (the SWAR count, which LLVM turns into one instruction)."""
+    v = v - ((v >> np.uint64(1)) & _M55)
+    v = (v & _M33) + ((v >> np.uint64(2)) & _M33)
+    v = (v + (v >> np.uint64(4))) & _M0F
+    return np.int64((v * _M01) >> np.uint64(56))
+
+
+@nb.njit(cache=True, inline="always")
+def _swap_pairs(v):
+    """Exchange the bits of lanes 2k and 2k + 1 (the two paths of an antithetic pair)."""
+    return ((v >> np.uint64(1)) & _M55) | ((v & _M55) << np.uint64(1))
+
+
+@nb.njit(cache=True, inline="always")
+def _paths_for_scenario(s, dev_same, last_pin, mu_d, phi_d, sigma_d, theta_over, x0, eps, z_pin, pin_a, pin_b,
+                        pin_c, shift, vol, ar, x):
+    """Scenario s's process paths ``x[s, p, t]`` (all lanes), as deviations from the mean (AR(1))
+    added to it. A pinned year (pin_b not NaN) is a * (the AR draw) + b + c * z: a full observed
+    year has a = c = 0; a year known up to some months keeps part of the draw. A scenario's
+    parameter override (not NaN) replaces the path's drawn parameter. Processes whose deviations an
+    earlier scenario shares (see _sharing) are that scenario's paths moved by the shifts."""
+    n_p, n_t = x.shape[1], x.shape[2]
     for p in range(n_p):
-        mu = mu_d[p] if np.isnan(theta_over[s, p, 0]) else theta_over[s, p, 0]
-        phi = phi_d[p] if np.isnan(theta_over[s, p, 1]) else theta_over[s, p, 1]
-        sigma = sigma_d[p] if np.isnan(theta_over[s, p, 2]) else theta_over[s, p, 2]
-        prev = x0[p]
-        if not np.isnan(pin_b[p, 0]):
-            prev = pin_a[p, 0] * prev + pin_b[p, 0] + pin_c[p, 0] * z_pin[0, p]
-        prev_mean = mu + shift[s, p, 0]
-        x[0, p] = prev
+        r = dev_same[s, p]
+        if r != s:
+            for t in range(n_t):
+                moved = shift[s, p, t] - shift[r, p, t]
+                for lane in range(LANES):
+                    x[s, p, t, lane] = x[r, p, t, lane] + moved
+            continue
+        over_mu, over_phi, over_sigma = theta_over[s, p, 0], theta_over[s, p, 1], theta_over[s, p, 2]
+        for lane in range(LANES):
+            ar[0, p, lane] = mu_d[p, lane] if np.isnan(over_mu) else over_mu
+            ar[1, p, lane] = phi_d[p, lane] if np.isnan(over_phi) else over_phi
+            ar[2, p, lane] = sigma_d[p, lane] if np.isnan(over_sigma) else over_sigma
+        a, b, c = pin_a[p, 0], pin_b[p, 0], pin_c[p, 0]
+        for lane in range(LANES):
+            prev = x0[p, lane]
+            if not np.isnan(b):
+                prev = a * prev + b + c * z_pin[0, p, lane]
+            x[s, p, 0, lane] = prev
+            ar[3, p, lane] = prev - (ar[0, p, lane] + shift[s, p, 0])  # the deviation from the mean
         for t in range(1, n_t):
-            mean_t = mu + shift[s, p, t]
-            cur = mean_t + phi * (prev - prev_mean) + sigma * vol[s, p, t] * eps[t - 1, p]
-            if not np.isnan(pin_b[p, t]):
-                cur = pin_a[p, t] * cur + pin_b[p, t] + pin_c[p, t] * z_pin[t, p]
-            x[t, p] = cur
-            prev = cur
-            prev_mean = mean_t
+            shifted, v = shift[s, p, t], vol[s, p, t]
+            a, b, c = pin_a[p, t], pin_b[p, t], pin_c[p, t]
+            if t <= last_pin[p] and not np.isnan(b):
+                for lane in range(LANES):
+                    mean_t = ar[0, p, lane] + shifted
+                    d = ar[1, p, lane] * ar[3, p, lane] + ar[2, p, lane] * v * eps[t - 1, p, lane]
+                    d = a * (mean_t + d) + b + c * z_pin[t, p, lane] - mean_t
+                    x[s, p, t, lane] = mean_t + d
+                    ar[3, p, lane] = d
+            else:
+                for lane in range(LANES):
+                    mean_t = ar[0, p, lane] + shifted
+                    d = ar[1, p, lane] * ar[3, p, lane] + ar[2, p, lane] * v * eps[t - 1, p, lane]
+                    x[s, p, t, lane] = mean_t + d
+                    ar[3, p, lane] = d
 
 
 @nb.njit(cache=True, inline="always")
-def _indicators(x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link, ind_start, start_level, ind_fixed,
-                y, flow, cstate, shock):
-    """Indicator values on the grid from the process paths; observed years stay fixed. A level
-    compounds by a product of factors (a growth below -100% makes it NaN, reported as non-finite),
-    a share on the logit scale, a rate is the sum of its drivers."""
-    n_t = x.shape[0]
+def _indicators(s, ind_same, x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link, ind_start, start_level,
+                ind_fixed, y, flow, cstate, seed64, first_path, shock, work):
+    """Scenario s's indicator values ``y[m, t]`` (all lanes) from its process paths ``x[p, t]``,
+    except those an earlier scenario computed; observed years stay fixed. A level compounds by a
+    product of factors (a growth below -100% makes it NaN, reported as non-finite), a share on the
+    logit scale, a rate is the sum of its drivers. Counts draw from each lane's count stream, reset
+    for every scenario."""
+    n_t = x.shape[1]
+    level = work[1]
+    factor = work[2]
+    for lane in range(LANES):
+        cstate[lane, 0] = path_state(seed64 ^ _COUNT_SALT, np.uint64(first_path + lane))
     for m in range(ind_kind.size):
         kind = ind_kind[m]
-        if kind == ENTRIES:
-            continue  # second pass: needs its stock's entries
-        level = start_level[m]
-        for t in range(n_t):
-            if t <= ind_start[m]:
-                y[m, t] = ind_fixed[m, t]
-                continue
-            if kind == COUNT:
-                entry_rate = max(x[t, ind_link[m, 0]], 0.0) / 100.0
-                entries = next_poisson(cstate, level * entry_rate)
-                exits = 0.0
-                if ind_link[m, 1] >= 0:
-                    exits = next_binomial(cstate, level, min(max(x[t, ind_link[m, 1]], 0.0) / 100.0, 1.0))
-                level += entries - exits
-                y[m, t] = level
-                flow[m, t] = entries
-                continue
-            if kind == LEVEL:
-                factor = shock[m, t]
-                for k in range(drv_ptr[m], drv_ptr[m + 1]):
-                    v = x[t, drv_p[k]]
+        if ind_same[s, m] != s:
+            continue
+        first = ind_start[m] + 1
+        for t in range(min(first, n_t)):
+            for lane in range(LANES):
+                y[m, t, lane] = ind_fixed[m, t]
+        lo, hi = drv_ptr[m], drv_ptr[m + 1]
+        for lane in range(LANES):
+            level[lane] = start_level[m]
+        if kind == RATE:
+            for t in range(first, n_t):
+                for lane in range(LANES):
+                    y[m, t, lane] = 0.0
+                for k in range(lo, hi):
+                    p, c = drv_p[k], drv_c[k]
+                    for lane in range(LANES):
+                        y[m, t, lane] += c * x[p, t, lane]
+                for lane in range(LANES):
+                    y[m, t, lane] += shock[m, t]
+        elif kind == LEVEL:
+            for t in range(first, n_t):
+                for lane in range(LANES):
+                    factor[lane] = shock[m, t]
+                for k in range(lo, hi):
+                    p, c = drv_p[k], drv_c[k]
                     if drv_mode[k] == MUL_PCT:
-                        f = 1.0 + v / 100.0
-                        factor *= f if f >= 0.0 else np.nan
+                        for lane in range(LANES):
+                            f = 1.0 + x[p, t, lane] * 0.01
+                            factor[lane] *= f if f >= 0.0 else np.nan
                     elif drv_mode[k] == POW_PCT:
-                        factor *= np.exp(drv_c[k] * np.log1p(v / 100.0))
+                        for lane in range(LANES):
+                            factor[lane] *= np.exp(c * np.log1p(x[p, t, lane] / 100.0))
                     else:
-                        factor *= np.exp(drv_c[k] * v)
-                level *= factor
-                y[m, t] = level
-                continue
-            step = 0.0
-            for k in range(drv_ptr[m], drv_ptr[m + 1]):
-                v = x[t, drv_p[k]]
-                step += drv_c[k] * (np.log1p(v / 100.0) if drv_mode[k] == LOG_PCT else v)
-            if kind == RATE:
-                y[m, t] = step + shock[m, t]
-            else:
-                level += step
-                share = 100.0 / (1.0 + np.exp(-level))
-                if shock[m, t] != 0.0:
-                    share = min(max(share + shock[m, t], 1e-9), 100.0 - 1e-9)
-                    level = np.log(share / (100.0 - share))
-                y[m, t] = share
+                        for lane in range(LANES):
+                            factor[lane] *= np.exp(c * x[p, t, lane])
+                for lane in range(LANES):
+                    level[lane] *= factor[lane]
+                    y[m, t, lane] = level[lane]
+        elif kind == SHARE:
+            for t in range(first, n_t):
+                for lane in range(LANES):
+                    factor[lane] = 0.0  # the step of the logit
+                for k in range(lo, hi):
+                    p, c = drv_p[k], drv_c[k]
+                    if drv_mode[k] == LOG_PCT:
+                        for lane in range(LANES):
+                            factor[lane] += c * np.log1p(x[p, t, lane] / 100.0)
+                    else:
+                        for lane in range(LANES):
+                            factor[lane] += c * x[p, t, lane]
+                moved = shock[m, t]
+                for lane in range(LANES):
+                    level[lane] += factor[lane]
+                    share = 100.0 / (1.0 + np.exp(-level[lane]))
+                    if moved != 0.0:
+                        share = min(max(share + moved, 1e-9), 100.0 - 1e-9)
+                        level[lane] = np.log(share / (100.0 - share))
+                    y[m, t, lane] = share
+        elif kind == COUNT:
+            for lane in range(LANES):
+                stock = level[lane]
+                for t in range(first, n_t):
+                    entry_rate = max(x[ind_link[m, 0], t, lane], 0.0) / 100.0
+                    entries = next_poisson(cstate[lane], stock * entry_rate)
+                    exits = 0.0
+                    if ind_link[m, 1] >= 0:
+                        exit_rate = min(max(x[ind_link[m, 1], t, lane], 0.0) / 100.0, 1.0)
+                        exits = next_binomial(cstate[lane], stock, exit_rate)
+                    stock += entries - exits
+                    y[m, t, lane] = stock
+                    flow[m, t, lane] = entries
     for m in range(ind_kind.size):
-        if ind_kind[m] == ENTRIES:
+        if ind_kind[m] == ENTRIES:  # second pass: needs its stock's entries
             stock = ind_link[m, 0]
             for t in range(n_t):
-                y[m, t] = ind_fixed[m, t] if t <= ind_start[stock] else flow[stock, t]
+                for lane in range(LANES):
+                    y[m, t, lane] = ind_fixed[m, t] if t <= ind_start[stock] else flow[stock, t, lane]
 
 
 @nb.njit(cache=True, inline="always")
-def _target_met(y, m, t, measure, base_t, base_value, cmp, threshold):
-    v = y[m, t]
+def _targets_met(y, m, t, measure, base_t, base_value, cmp, threshold, value, met):
+    """Whether each lane meets one target: ``met[lane]`` (``value`` is scratch)."""
+    for lane in range(LANES):
+        value[lane] = y[m, t, lane]
     if measure != VALUE:
-        base = base_value if base_t < 0 else y[m, base_t]
-        v = (v / base - 1.0) * 100.0 if measure == PCT_CHANGE else v - base
+        for lane in range(LANES):
+            base = base_value if base_t < 0 else y[m, base_t, lane]
+            value[lane] = (value[lane] / base - 1.0) * 100.0 if measure == PCT_CHANGE else value[lane] - base
     if cmp == GE:
-        return v >= threshold
-    if cmp == GT:
-        return v > threshold
-    if cmp == LE:
-        return v <= threshold
-    return v < threshold
+        for lane in range(LANES):
+            met[lane] = value[lane] >= threshold
+    elif cmp == GT:
+        for lane in range(LANES):
+            met[lane] = value[lane] > threshold
+    elif cmp == LE:
+        for lane in range(LANES):
+            met[lane] = value[lane] <= threshold
+    else:
+        for lane in range(LANES):
+            met[lane] = value[lane] < threshold
 
 
 @nb.njit(cache=True, parallel=True)
@@ -518,11 +707,18 @@ def sample_shocks(seed, n_paths, n_t, chol, df):
     n_p = chol.shape[0]
     out = np.empty((n_paths, n_t, n_p))
     seed64 = np.uint64(seed)
-    block = 4096
-    for b in nb.prange((n_paths + block - 1) // block):
+    n_groups = (n_paths + LANES - 1) // LANES
+    per_block = 512
+    for b in nb.prange((n_groups + per_block - 1) // per_block):
         state = np.zeros(1, np.uint64)
-        normals = np.empty(n_t * n_p)
-        for i in range(b * block, min((b + 1) * block, n_paths)):
-            state[0] = path_state(seed64, np.uint64(i))
-            draw_shocks(state, chol, df, 1.0, out[i], normals)
+        nrm = np.empty((n_t, n_p, LANES))
+        scale = np.empty((n_t, LANES))
+        eps = np.empty((n_t, n_p, LANES))
+        for g in range(b * per_block, min((b + 1) * per_block, n_groups)):
+            for lane in range(LANES):
+                state[0] = path_state(seed64, np.uint64(g * LANES + lane))
+                _shock_draws(state, df, 1.0, nrm, scale, lane)
+            _correlate(chol, nrm, scale, eps)
+            for lane in range(min(LANES, n_paths - g * LANES)):
+                out[g * LANES + lane] = eps[:, :, lane]
     return out
