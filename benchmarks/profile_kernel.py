@@ -58,14 +58,13 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
     uncertain = np.zeros(n_p, np.bool_)
     for p in range(n_p):
         uncertain[p] = np.any(theta_chol[p] != 0.0)
-    state = np.zeros(1, np.uint64)
     nrm = np.empty((shock_rows, n_p, lanes))
     scale = np.empty((shock_rows, lanes))
     eps = np.empty((shock_rows, n_p, lanes))
     acc = 0.0
     for g in range(n_paths // lanes):
         for lane in range(lanes):
-            state[0] = kernels.path_state(np.uint64(seed), np.uint64(g * lanes + lane))
+            state = kernels.path_state(np.uint64(seed), np.uint64(g * lanes + lane))
             if params:
                 for p in range(n_p):
                     th0 = theta_hat[p, 0]
@@ -73,18 +72,20 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
                     th2 = theta_hat[p, 2]
                     if uncertain[p]:
                         for k in range(3):
-                            z = kernels.next_normal(state)
+                            z, state = kernels.next_normal(state)
                             th0 += theta_chol[p, 0, k] * z
                             th1 += theta_chol[p, 1, k] * z
                             th2 += theta_chol[p, 2, k] * z
                     mu, phi, _, sd0 = kernels._ar_params(th0, th1, th2)
                     acc += mu + phi
                     if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                        acc += sd0 * kernels.next_normal(state)
+                        z, state = kernels.next_normal(state)
+                        acc += sd0 * z
                 for t in range(n_t):
                     for p in range(n_p):
                         if pin_c[p, t] != 0.0:
-                            acc += kernels.next_normal(state)
+                            z, state = kernels.next_normal(state)
+                            acc += z
             if shocks:
                 kernels._shock_draws(state, df, 1.0, nrm, scale, lane)
         if shocks:
@@ -95,21 +96,21 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
 
 @nb.njit
 def _uniforms(n):
-    state = np.zeros(1, np.uint64)
-    state[0] = np.uint64(12345)
+    state = np.uint64(12345)
     acc = 0.0
     for _ in range(n):
-        acc += kernels.next_uniform(state)
+        u, state = kernels.next_uniform(state)
+        acc += u
     return acc
 
 
 @nb.njit
 def _normals(n):
-    state = np.zeros(1, np.uint64)
-    state[0] = np.uint64(12345)
+    state = np.uint64(12345)
     acc = 0.0
     for _ in range(n):
-        acc += kernels.next_normal(state)
+        z, state = kernels.next_normal(state)
+        acc += z
     return acc
 
 
@@ -117,12 +118,11 @@ def _normals(n):
 def _box_muller(n):
     """Box-Muller on the kernel's uniforms, both values of a pair used (the kernel's sampler before
     the ziggurat), for comparison."""
-    state = np.zeros(1, np.uint64)
-    state[0] = np.uint64(12345)
+    state = np.uint64(12345)
     acc = 0.0
     for _ in range(n // 2):
-        u1 = kernels.next_uniform(state)
-        u2 = kernels.next_uniform(state)
+        u1, state = kernels.next_uniform(state)
+        u2, state = kernels.next_uniform(state)
         r = np.sqrt(-2.0 * np.log(u1))
         acc += r * np.cos(2.0 * np.pi * u2) + r * np.sin(2.0 * np.pi * u2)
     return acc
@@ -130,13 +130,13 @@ def _box_muller(n):
 
 @nb.njit
 def _gammas(n, shape):
-    state = np.zeros(1, np.uint64)
-    state[0] = np.uint64(12345)
+    state = np.uint64(12345)
     d = shape - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     acc = 0.0
     for _ in range(n):
-        acc += kernels.next_gamma(state, d, c)
+        g, state = kernels.next_gamma(state, d, c)
+        acc += g
     return acc
 
 

@@ -21,7 +21,6 @@ from the calibration's sampling distribution. Observed years are pinned.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numba as nb
 import numpy as np
@@ -40,13 +39,11 @@ GE, GT, LE, LT = 0, 1, 2, 3
 
 
 def compiled_on_disk() -> bool:
-    """Whether the simulation kernel has an on-disk cache newer than this file (numba compiles on
-    first use, some 20 s, and reuses the cache afterwards)."""
+    """Whether the simulation kernel has an on-disk cache for this source (numba compiles on first
+    use, some 40 s, and reuses the cache afterwards). Asks numba's own index, which is stamped with
+    the source's content: a file touched but not changed keeps its cache."""
     try:
-        folder = Path(simulate._cache._cache_path)
-        # one index per source line the function started at: older ones stay behind after edits
-        stamps = [index.stat().st_mtime for index in folder.glob("kernels.simulate-*.nbi")]
-        return bool(stamps) and max(stamps) >= Path(__file__).stat().st_mtime
+        return bool(simulate._cache._cache_file._load_index())
     except (AttributeError, OSError):
         return True  # cannot tell: say nothing
 
@@ -65,10 +62,11 @@ def path_state(seed: np.uint64, path: np.uint64) -> np.uint64:
 
 
 @nb.njit(cache=True, inline="always")
-def next_uniform(state: np.ndarray) -> float:
-    """A uniform on the open interval (0, 1); advances ``state[0]``."""
-    state[0] += _GAMMA
-    return ((_mix(state[0]) >> np.uint64(11)) + 0.5) * _TO_UNIT
+def next_uniform(state: np.uint64) -> tuple[float, np.uint64]:
+    """A uniform on the open interval (0, 1), and the advanced state. States are passed by value,
+    so that the compiler keeps them in a register."""
+    state += _GAMMA
+    return ((_mix(state) >> np.uint64(11)) + 0.5) * _TO_UNIT, state
 
 
 def _ziggurat_tables(n: int = 128, r: float = 3.442619855899, v: float = 9.91256303526217e-3
@@ -87,58 +85,63 @@ _ZIG_TAIL = 3.442619855899
 
 
 @nb.njit(cache=True, inline="always")
-def next_normal(state: np.ndarray) -> float:
-    """A standard normal by the ziggurat method (Marsaglia and Tsang 2000, Doornik's ZIGNOR):
-    one 64-bit draw gives the layer (7 bits) and the abscissa (53 bits) most of the time."""
+def next_normal(state: np.uint64) -> tuple[float, np.uint64]:
+    """A standard normal by the ziggurat method (Marsaglia and Tsang 2000, Doornik's ZIGNOR), and
+    the advanced state: one 64-bit draw gives the layer (7 bits) and the abscissa (53 bits) most of
+    the time."""
     while True:
-        state[0] += _GAMMA
-        bits = _mix(state[0])
+        state += _GAMMA
+        bits = _mix(state)
         layer = np.int64(bits & np.uint64(0x7F))
         u = 2.0 * (((bits >> np.uint64(11)) + 0.5) * _TO_UNIT) - 1.0
         if abs(u) < _ZIG_R[layer]:
-            return u * _ZIG_X[layer]
+            return u * _ZIG_X[layer], state
         if layer == 0:  # the tail beyond R
             while True:
-                tx = np.log(next_uniform(state)) / _ZIG_TAIL
-                ty = np.log(next_uniform(state))
+                u1, state = next_uniform(state)
+                u2, state = next_uniform(state)
+                tx = np.log(u1) / _ZIG_TAIL
+                ty = np.log(u2)
                 if -2.0 * ty >= tx * tx:
-                    return tx - _ZIG_TAIL if u < 0.0 else _ZIG_TAIL - tx
+                    return (tx - _ZIG_TAIL if u < 0.0 else _ZIG_TAIL - tx), state
         x = u * _ZIG_X[layer]
         f0 = np.exp(-0.5 * (_ZIG_X[layer] ** 2 - x * x))
         f1 = np.exp(-0.5 * (_ZIG_X[layer + 1] ** 2 - x * x))
-        if f1 + next_uniform(state) * (f0 - f1) < 1.0:
-            return x
+        u1, state = next_uniform(state)
+        if f1 + u1 * (f0 - f1) < 1.0:
+            return x, state
 
 
-@nb.njit(cache=True)
-def next_gamma(state: np.ndarray, d: float, c: float) -> float:
+@nb.njit(cache=True, inline="always")
+def next_gamma(state: np.uint64, d: float, c: float) -> tuple[float, np.uint64]:
     """Gamma(d + 1/3, 1) for a shape of at least 1, by Marsaglia and Tsang (2000) with their squeeze
     (which spares the logarithms 98% of the time); ``c = 1 / sqrt(9 d)``."""
     while True:
-        z = next_normal(state)
+        z, state = next_normal(state)
         v = 1.0 + c * z
         if v <= 0.0:
             continue
         v = v * v * v
-        u = next_uniform(state)
+        u, state = next_uniform(state)
         z2 = z * z
         if u < 1.0 - 0.0331 * z2 * z2 or np.log(u) < 0.5 * z2 + d - d * v + d * np.log(v):
-            return d * v
+            return d * v, state
 
 
 @nb.njit(cache=True)
-def next_poisson(state: np.ndarray, lam: float) -> float:
+def next_poisson(state: np.uint64, lam: float) -> tuple[float, np.uint64]:
     """Poisson(lam): multiplication below 10, else PTRS (Hörmann 1993), as numpy does."""
     if lam <= 0.0:
-        return 0.0
+        return 0.0, state
     if lam < 10.0:
         limit = np.exp(-lam)
         k = 0.0
-        prod = next_uniform(state)
+        prod, state = next_uniform(state)
         while prod > limit:
             k += 1.0
-            prod *= next_uniform(state)
-        return k
+            u, state = next_uniform(state)
+            prod *= u
+        return k, state
     slam = np.sqrt(lam)
     loglam = np.log(lam)
     b = 0.931 + 2.53 * slam
@@ -146,45 +149,47 @@ def next_poisson(state: np.ndarray, lam: float) -> float:
     invalpha = 1.1239 + 1.1328 / (b - 3.4)
     vr = 0.9277 - 3.6224 / (b - 2.0)
     while True:
-        u = next_uniform(state) - 0.5
-        v = next_uniform(state)
+        u, state = next_uniform(state)
+        v, state = next_uniform(state)
+        u -= 0.5
         us = 0.5 - abs(u)
         k = np.floor((2.0 * a / us + b) * u + lam + 0.43)
         if us >= 0.07 and v <= vr:
-            return k
+            return k, state
         if k < 0.0 or (us < 0.013 and v > us):
             continue
         log_ratio = np.log(v) + np.log(invalpha) - np.log(a / (us * us) + b)
         if log_ratio <= -lam + k * loglam - math.lgamma(k + 1.0):
-            return k
+            return k, state
 
 
 @nb.njit(cache=True)
-def next_binomial(state: np.ndarray, n: float, p: float) -> float:
-    """Binomial(n, p): inversion when n p < 10, else BTRS (Hörmann 1993)."""
+def next_binomial(state: np.uint64, n: float, p: float) -> tuple[float, np.uint64]:
+    """Binomial(n, p): inversion when n p < 10, else BTRS (Hörmann 1993); p > 1/2 by symmetry."""
     if n <= 0.0 or p <= 0.0:
-        return 0.0
+        return 0.0, state
     if p >= 1.0:
-        return n
-    if p > 0.5:
-        return n - next_binomial(state, n, 1.0 - p)
+        return n, state
+    flip = p > 0.5
+    if flip:
+        p = 1.0 - p
     if n * p < 10.0:
         q = 1.0 - p
         s = p / q
         a = (n + 1.0) * s
         r = q**n
-        u = next_uniform(state)
+        u, state = next_uniform(state)
         k = 0.0
         while u > r:
             u -= r
             k += 1.0
             if k > n:  # rounding left u above the total mass: start again
-                u = next_uniform(state)
+                u, state = next_uniform(state)
                 k = 0.0
                 r = q**n
                 continue
             r *= a / k - s
-        return k
+        return (n - k if flip else k), state
     spq = np.sqrt(n * p * (1.0 - p))
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * p
@@ -195,17 +200,18 @@ def next_binomial(state: np.ndarray, n: float, p: float) -> float:
     m = np.floor((n + 1.0) * p)
     h = math.lgamma(m + 1.0) + math.lgamma(n - m + 1.0)
     while True:
-        u = next_uniform(state) - 0.5
-        v = next_uniform(state)
+        u, state = next_uniform(state)
+        v, state = next_uniform(state)
+        u -= 0.5
         us = 0.5 - abs(u)
         k = np.floor((2.0 * a / us + b) * u + c)
         if k < 0.0 or k > n:
             continue
         if us >= 0.07 and v <= vr:
-            return k
+            return (n - k if flip else k), state
         v = np.log(v * alpha / (a / (us * us) + b))
         if v <= h - math.lgamma(k + 1.0) - math.lgamma(n - k + 1.0) + (k - m) * lpq:
-            return k
+            return (n - k if flip else k), state
 
 
 @nb.njit(cache=True)
@@ -213,11 +219,10 @@ def sample_counts(seed, n, lam, trials, p):
     """n Poisson(lam) and n Binomial(trials, p) draws, one stream per draw (for tests)."""
     pois = np.empty(n)
     binom = np.empty(n)
-    state = np.zeros(1, np.uint64)
     for i in range(n):
-        state[0] = path_state(np.uint64(seed), np.uint64(i))
-        pois[i] = next_poisson(state, lam)
-        binom[i] = next_binomial(state, trials, p)
+        state = path_state(np.uint64(seed), np.uint64(i))
+        pois[i], state = next_poisson(state, lam)
+        binom[i], state = next_binomial(state, trials, p)
     return pois, binom
 
 
@@ -232,12 +237,18 @@ def _shock_draws(state, df, sign, nrm, scale, lane):
     n_t, n_p = nrm.shape[0], nrm.shape[1]
     for t in range(n_t):
         for p in range(n_p):
-            nrm[t, p, lane] = sign * next_normal(state)
+            z, state = next_normal(state)
+            nrm[t, p, lane] = sign * z
     d = 0.5 * df - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     k = np.sqrt(0.5 * (df - 2.0))
     for t in range(n_t):
-        scale[t, lane] = k / np.sqrt(next_gamma(state, d, c)) if df < GAUSSIAN_DF else 1.0
+        if df < GAUSSIAN_DF:
+            g, state = next_gamma(state, d, c)
+            scale[t, lane] = k / np.sqrt(g)
+        else:
+            scale[t, lane] = 1.0
+    return state
 
 
 @nb.njit(cache=True, inline="always")
@@ -395,6 +406,7 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
     drv_ptr, drv_p, drv_c, drv_mode = _sparse_drivers(ind_kind, drivers, proc_pct)
     dev_same, ind_same, last_pin = _sharing(shift, vol, theta_over, pin_b, level_shock, ind_kind,
                                             drv_ptr, drv_p)
+    partial = np.argwhere(pin_c.T != 0.0)  # (t, p) of partly observed years, in drawing order
     start_level = ind_state.copy()
     step_shock = level_shock.copy()  # levels: a factor; rates: points added; shares: points moved
     for m in range(n_m):
@@ -402,13 +414,12 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
             start_level[m] = np.exp(ind_state[m])
             step_shock[:, m, :] = np.exp(level_shock[:, m, :])
     for b in nb.prange(n_blocks):
-        state = np.zeros(1, np.uint64)
-        cstate = np.zeros((LANES, 1), np.uint64)
+        cstate = np.zeros(LANES, np.uint64)  # each lane's count stream
         mu = np.empty((n_p, LANES))
         phi = np.empty((n_p, LANES))
         sigma = np.empty((n_p, LANES))
         x0 = np.empty((n_p, LANES))
-        z_pin = np.empty((n_t, n_p, LANES))
+        z_pin = np.zeros((n_t, n_p, LANES))  # zero where a year is not partly observed
         nrm = np.empty((n_t - 1, n_p, LANES))
         scale = np.empty((n_t - 1, LANES))
         eps = np.empty((n_t - 1, n_p, LANES))  # shocks of steps 1..T (step 0 is the start)
@@ -424,7 +435,7 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
             for lane in range(LANES):
                 i = g * LANES + lane
                 sign = 1.0 - 2.0 * (i % unit)
-                state[0] = path_state(seed64, np.uint64((path_offset + i) // unit))
+                state = path_state(seed64, np.uint64((path_offset + i) // unit))
                 # only the numbers a path needs are drawn: parameters with a sampling error, a start
                 # for processes not observed at t = 0, the rest of partially observed years
                 for p in range(n_p):
@@ -433,7 +444,8 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                         th1 = theta_hat[p, 1]
                         th2 = theta_hat[p, 2]
                         for q in range(3):
-                            z = sign * next_normal(state)
+                            z, state = next_normal(state)
+                            z *= sign
                             th0 += theta_chol[p, 0, q] * z
                             th1 += theta_chol[p, 1, q] * z
                             th2 += theta_chol[p, 2, q] * z
@@ -443,10 +455,11 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                         sd0 = fixed[p, 3]
                     x0[p, lane] = mu[p, lane]
                     if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                        x0[p, lane] += sd0 * sign * next_normal(state)
-                for t in range(n_t):
-                    for p in range(n_p):
-                        z_pin[t, p, lane] = sign * next_normal(state) if pin_c[p, t] != 0.0 else 0.0
+                        z, state = next_normal(state)
+                        x0[p, lane] += sd0 * sign * z
+                for k in range(partial.shape[0]):
+                    z, state = next_normal(state)
+                    z_pin[partial[k, 0], partial[k, 1], lane] = sign * z
                 _shock_draws(state, df, sign, nrm, scale, lane)
             _correlate(shock_chol, nrm, scale, eps)
             for s in range(n_s):
@@ -457,12 +470,14 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                             path_offset + g * LANES, step_shock[s], work)
                 for m in range(n_m):  # what an earlier scenario computed is copied, not recomputed
                     r = ind_same[s, m]
-                    if r == s:
+                    if r == s:  # a sum of y * 0 is 0 if every y is finite, NaN otherwise
                         for lane in range(LANES):
-                            nonfinite[s, m, lane] = False
+                            work[0, lane] = 0.0
                         for t in range(ind_start[m] + 1, n_t):
                             for lane in range(LANES):
-                                nonfinite[s, m, lane] |= not np.isfinite(y[s, m, t, lane])
+                                work[0, lane] += y[s, m, t, lane] * 0.0
+                        for lane in range(LANES):
+                            nonfinite[s, m, lane] = work[0, lane] != 0.0
                     else:
                         nonfinite[s, m] = nonfinite[r, m]
                         y[s, m] = y[r, m]
@@ -595,7 +610,7 @@ def _indicators(s, ind_same, x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_l
     level = work[1]
     factor = work[2]
     for lane in range(LANES):
-        cstate[lane, 0] = path_state(seed64 ^ _COUNT_SALT, np.uint64(first_path + lane))
+        cstate[lane] = path_state(seed64 ^ _COUNT_SALT, np.uint64(first_path + lane))
     for m in range(ind_kind.size):
         kind = ind_kind[m]
         if ind_same[s, m] != s:
@@ -659,16 +674,18 @@ def _indicators(s, ind_same, x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_l
         elif kind == COUNT:
             for lane in range(LANES):
                 stock = level[lane]
+                cs = cstate[lane]
                 for t in range(first, n_t):
                     entry_rate = max(x[ind_link[m, 0], t, lane], 0.0) / 100.0
-                    entries = next_poisson(cstate[lane], stock * entry_rate)
+                    entries, cs = next_poisson(cs, stock * entry_rate)
                     exits = 0.0
                     if ind_link[m, 1] >= 0:
                         exit_rate = min(max(x[ind_link[m, 1], t, lane], 0.0) / 100.0, 1.0)
-                        exits = next_binomial(cstate[lane], stock, exit_rate)
+                        exits, cs = next_binomial(cs, stock, exit_rate)
                     stock += entries - exits
                     y[m, t, lane] = stock
                     flow[m, t, lane] = entries
+                cstate[lane] = cs
     for m in range(ind_kind.size):
         if ind_kind[m] == ENTRIES:  # second pass: needs its stock's entries
             stock = ind_link[m, 0]
@@ -710,14 +727,12 @@ def sample_shocks(seed, n_paths, n_t, chol, df):
     n_groups = (n_paths + LANES - 1) // LANES
     per_block = 512
     for b in nb.prange((n_groups + per_block - 1) // per_block):
-        state = np.zeros(1, np.uint64)
         nrm = np.empty((n_t, n_p, LANES))
         scale = np.empty((n_t, LANES))
         eps = np.empty((n_t, n_p, LANES))
         for g in range(b * per_block, min((b + 1) * per_block, n_groups)):
             for lane in range(LANES):
-                state[0] = path_state(seed64, np.uint64(g * LANES + lane))
-                _shock_draws(state, df, 1.0, nrm, scale, lane)
+                _shock_draws(path_state(seed64, np.uint64(g * LANES + lane)), df, 1.0, nrm, scale, lane)
             _correlate(chol, nrm, scale, eps)
             for lane in range(min(LANES, n_paths - g * LANES)):
                 out[g * LANES + lane] = eps[:, :, lane]
