@@ -40,7 +40,7 @@ GE, GT, LE, LT = 0, 1, 2, 3
 
 def compiled_on_disk() -> bool:
     """Whether the simulation kernel has an on-disk cache for this source (numba compiles on first
-    use, some 40 s, and reuses the cache afterwards). Asks numba's own index, which is stamped with
+    use, one to two minutes, and reuses the cache afterwards). Asks numba's own index, which is stamped with
     the source's content: a file touched but not changed keeps its cache."""
     try:
         return bool(simulate._cache._cache_file._load_index())
