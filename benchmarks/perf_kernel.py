@@ -18,6 +18,7 @@ import collections
 import ctypes
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--workload", choices=["a", "b"], default="b")
     args = parser.parse_args(argv)
+    missing = [tool for tool in ("perf", "objdump") if shutil.which(tool) is None]
+    if missing:
+        print(f"perf_kernel: needs {' and '.join(missing)} (Debian: apt-get install linux-perf binutils)",
+              file=sys.stderr)
+        return 2
     if os.environ.get("NUMBA_CACHE_DIR") is None:  # compile afresh: cached code cannot be mapped
         with tempfile.TemporaryDirectory() as cache:
             env = {**os.environ, "NUMBA_CACHE_DIR": cache}

@@ -53,11 +53,13 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
     observed at t = 0, normals for partly observed years (``params``); then the shocks of
     ``shock_rows`` steps (``shocks``; the kernel draws n_t - 1 rows): each lane's normals and
     Student-t scales, then the correlation of a group of lanes, as the kernel does."""
-    n_p, n_t = pin_b.shape
+    n_p = pin_b.shape[0]
     lanes = kernels.LANES
     uncertain = np.zeros(n_p, np.bool_)
     for p in range(n_p):
         uncertain[p] = np.any(theta_chol[p] != 0.0)
+    partial = np.argwhere(pin_c.T != 0.0)
+    t_const = kernels._t_constants(df)
     nrm = np.empty((shock_rows, n_p, lanes))
     scale = np.empty((shock_rows, lanes))
     eps = np.empty((shock_rows, n_p, lanes))
@@ -81,13 +83,11 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
                     if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
                         z, state = kernels.next_normal(state)
                         acc += sd0 * z
-                for t in range(n_t):
-                    for p in range(n_p):
-                        if pin_c[p, t] != 0.0:
-                            z, state = kernels.next_normal(state)
-                            acc += z
+                for _ in range(partial.shape[0]):
+                    z, state = kernels.next_normal(state)
+                    acc += z
             if shocks:
-                kernels._shock_draws(state, df, 1.0, nrm, scale, lane)
+                kernels._shock_draws(state, t_const, 1.0, nrm, scale, lane)
         if shocks:
             kernels._correlate(shock_chol, nrm, scale, eps)
             acc += eps[shock_rows - 1, n_p - 1, 0]

@@ -44,8 +44,8 @@ def compiled_on_disk() -> bool:
     the source's content: a file touched but not changed keeps its cache."""
     try:
         return bool(simulate._cache._cache_file._load_index())
-    except (AttributeError, OSError):
-        return True  # cannot tell: say nothing
+    except Exception:  # noqa: BLE001 - a private numba API, read for a hint only: if it fails, say nothing
+        return True
 
 
 @nb.njit(cache=True, inline="always")
@@ -229,26 +229,33 @@ def sample_counts(seed, n, lam, trials, p):
 LANES = 8  # paths simulated side by side (even: antithetic pairs; < 64: lane masks)
 
 
+@nb.njit(cache=True)
+def _t_constants(df):
+    """What the Student-t scale of a step needs, computed once per run: Marsaglia-Tsang's d and c
+    for Gamma(df / 2), and sqrt((df - 2) / 2); d = 0 for Gaussian shocks (no scale drawn)."""
+    if df >= GAUSSIAN_DF:
+        return 0.0, 0.0, 1.0
+    d = 0.5 * df - 1.0 / 3.0
+    return d, 1.0 / np.sqrt(9.0 * d), np.sqrt(0.5 * (df - 2.0))
+
+
 @nb.njit(cache=True, inline="always")
-def _shock_draws(state, df, sign, nrm, scale, lane):
+def _shock_draws(state, t_const, sign, nrm, scale, lane):
     """One path's shock draws into lane ``lane``: ``sign`` times standard normals ``nrm[t, p]`` for
     every step, then the Student-t scales ``scale[t] = sqrt((df - 2) / chi2_df)`` with
-    chi2_df = 2 Gamma(df / 2) (1 if df is large: Gaussian shocks)."""
+    chi2_df = 2 Gamma(df / 2) (1 for Gaussian shocks); ``t_const`` from _t_constants."""
     n_t, n_p = nrm.shape[0], nrm.shape[1]
     for t in range(n_t):
         for p in range(n_p):
             z, state = next_normal(state)
             nrm[t, p, lane] = sign * z
-    d = 0.5 * df - 1.0 / 3.0
-    c = 1.0 / np.sqrt(9.0 * d)
-    k = np.sqrt(0.5 * (df - 2.0))
+    d, c, k = t_const
     for t in range(n_t):
-        if df < GAUSSIAN_DF:
+        if d > 0.0:
             g, state = next_gamma(state, d, c)
             scale[t, lane] = k / np.sqrt(g)
         else:
             scale[t, lane] = 1.0
-    return state
 
 
 @nb.njit(cache=True, inline="always")
@@ -407,6 +414,7 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
     dev_same, ind_same, last_pin = _sharing(shift, vol, theta_over, pin_b, level_shock, ind_kind,
                                             drv_ptr, drv_p)
     partial = np.argwhere(pin_c.T != 0.0)  # (t, p) of partly observed years, in drawing order
+    t_const = _t_constants(df)
     start_level = ind_state.copy()
     step_shock = level_shock.copy()  # levels: a factor; rates: points added; shares: points moved
     for m in range(n_m):
@@ -460,7 +468,7 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                 for k in range(partial.shape[0]):
                     z, state = next_normal(state)
                     z_pin[partial[k, 0], partial[k, 1], lane] = sign * z
-                _shock_draws(state, df, sign, nrm, scale, lane)
+                _shock_draws(state, t_const, sign, nrm, scale, lane)
             _correlate(shock_chol, nrm, scale, eps)
             for s in range(n_s):
                 _paths_for_scenario(s, dev_same, last_pin, mu, phi, sigma, theta_over, x0, eps, z_pin,
@@ -480,7 +488,8 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                             nonfinite[s, m, lane] = work[0, lane] != 0.0
                     else:
                         nonfinite[s, m] = nonfinite[r, m]
-                        y[s, m] = y[r, m]
+                        if path_offset + g * LANES < n_keep:  # only kept paths read it
+                            y[s, m] = y[r, m]
                 for lane in range(LANES):
                     met[s, n_j, lane] = True
                 for j in range(n_j):
@@ -726,13 +735,14 @@ def sample_shocks(seed, n_paths, n_t, chol, df):
     seed64 = np.uint64(seed)
     n_groups = (n_paths + LANES - 1) // LANES
     per_block = 512
+    t_const = _t_constants(df)
     for b in nb.prange((n_groups + per_block - 1) // per_block):
         nrm = np.empty((n_t, n_p, LANES))
         scale = np.empty((n_t, LANES))
         eps = np.empty((n_t, n_p, LANES))
         for g in range(b * per_block, min((b + 1) * per_block, n_groups)):
             for lane in range(LANES):
-                _shock_draws(path_state(seed64, np.uint64(g * LANES + lane)), df, 1.0, nrm, scale, lane)
+                _shock_draws(path_state(seed64, np.uint64(g * LANES + lane)), t_const, 1.0, nrm, scale, lane)
             _correlate(chol, nrm, scale, eps)
             for lane in range(min(LANES, n_paths - g * LANES)):
                 out[g * LANES + lane] = eps[:, :, lane]

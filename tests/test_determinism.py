@@ -43,3 +43,47 @@ def test_thread_count_does_not_change_results(project, extra):
     assert one == two
     assert one["run"]["seed"] == 9 and one["run"]["paths"] == 20000
     assert one["run"]["antithetic"] == bool(extra)
+
+
+def test_scenarios_run_together_equal_each_run_alone():
+    """The kernel computes once what scenarios share (deviations of processes only shifted after
+    their pinned years, identical indicators, their targets): each scenario must count exactly what
+    it counts when simulated alone. The variants cover every case of sharing and of not sharing."""
+    import dataclasses
+
+    import numpy as np
+
+    from sim.plan import build
+    from tests.conftest import ROOT
+
+    plan = build(*api.load_inputs(ROOT / "scenarios/jinan-2025.yaml")[:4])
+    a = plan.arrays
+    wedge, change, spread = (plan.processes.index(n) for n in
+                             ("revenue_wedge", "digital_economy_share_change", "iva_spread"))
+    assert np.isnan(a["pin_b"][wedge, 1]) and not np.isnan(a["pin_b"][wedge, 2])  # pinned at t = 2 only
+    assert a["pin_c"][spread, 0] != 0.0  # partly observed at t = 0
+    by_scenario = ("shift", "vol", "level_shock", "theta_over")
+    variants = {key: [a[key][0].copy() for _ in range(6)] for key in by_scenario}
+    # 0 baseline; 1 the same; 2 shifted after the last pinned year (shares deviations)
+    variants["shift"][2][wedge, 3] += 0.5
+    variants["shift"][2][change, 1:] += 0.01
+    # 3 shifted in an observed year, which moves the deviation the next year starts from, and in a
+    # partly observed one (shares nothing)
+    variants["shift"][3][wedge, 2] += 0.5
+    variants["shift"][3][spread, 0] += 1.0
+    # 4 another volatility and mean; 5 a level shock (the processes are shared, the indicator not)
+    variants["vol"][4][change, 2:] = 1.5
+    variants["theta_over"][4][change, 0] = 0.02
+    variants["level_shock"][5][0, 3] = 0.02
+    names = [f"v{k}" for k in range(6)]
+    together = dataclasses.replace(plan, scenarios=names,
+                                   arrays={**a, **{k: np.stack(v) for k, v in variants.items()}})
+    counts, kept = api.simulate(together, paths=20_000, seed=3, keep=50)
+    for s, name in enumerate(names):
+        alone = dataclasses.replace(plan, scenarios=[name],
+                                    arrays={**a, **{k: v[s][None] for k, v in variants.items()}})
+        c, k = api.simulate(alone, paths=20_000, seed=3, keep=50)
+        np.testing.assert_array_equal(c.hits[0], counts.hits[s], err_msg=name)
+        np.testing.assert_allclose(k[0], kept[s], rtol=1e-12, atol=1e-12, err_msg=name)
+    for s in range(2, 6):  # every variant but the copy moves an indicator
+        assert not np.allclose(kept[s], kept[0], equal_nan=True), names[s]
