@@ -87,8 +87,13 @@ def throughput(workload: Workload, paths: int, sizes: Sizes, statsmodels_repetit
     work = paths * sh["steps"] * sh["indicators"] * sh["scenarios"]
     api.simulate(p, paths=1024, seed=SEED, keep=16)  # compile or load from the cache
     sm_call = statsmodels_ar1(p, sh["steps"], statsmodels_repetitions)
+    def kernel_1_thread() -> tuple:
+        with numba_threads(1):
+            return api.simulate(p, paths=paths, seed=SEED, keep=KEEP)
+
     res = interleaved({
         "kernel": (lambda: api.simulate(p, paths=paths, seed=SEED, keep=KEEP), sizes.kernel_reps),
+        "kernel_1_thread": (kernel_1_thread, sizes.reference_reps),
         "reference": (lambda: reference.simulate(p, paths=paths, seed=SEED), sizes.reference_reps),
         "statsmodels": (sm_call, sizes.statsmodels_calls),
     })
@@ -100,8 +105,15 @@ def throughput(workload: Workload, paths: int, sizes: Sizes, statsmodels_repetit
     ref = measurement(f"{w}.numpy_reference", work / res["reference"]["median"], "indicator-steps/s",
                       seconds=res["reference"]["median"], samples_s=res["reference"]["samples"],
                       threads=1, **common)
+    one = measurement(f"{w}.kernel_1_thread", work / res["kernel_1_thread"]["median"], "indicator-steps/s",
+                      seconds=res["kernel_1_thread"]["median"], samples_s=res["kernel_1_thread"]["samples"],
+                      threads=1, **common)
+    # the target compares all threads with NumPy's one; per core and the scaling say what a
+    # machine with other cores (or a busy second vCPU) would see
     out = [kernel, ref, ratio(f"{w}.kernel_vs_numpy", kernel["value"] / ref["value"], ref,
-                              TARGETS["kernel_vs_numpy"])]
+                              TARGETS["kernel_vs_numpy"]),
+           one, ratio(f"{w}.kernel_vs_numpy_per_core", one["value"] / ref["value"], ref),
+           ratio(f"{w}.thread_scaling", kernel["value"] / one["value"], one, threads=kernel["threads"])]
     out.append(_agreement(f"{w}.kernel_vs_numpy_probabilities", p, res["kernel"]["last"][0], paths,
                           res["reference"]["last"]))
     sm_seconds = res["statsmodels"]["median"]

@@ -44,7 +44,8 @@ def committing(path: str | Path) -> Iterator[None]:
 
 
 def write_dataset(ds: xr.Dataset, path: str | Path, *, force: bool = True) -> Path:
-    """A dataset to netCDF (``.nc``, h5netcdf) or zarr (``.zarr``), atomically."""
+    """A dataset to netCDF-4 (``.nc``, h5netcdf; readable by any netCDF tool) or zarr (``.zarr``),
+    atomically."""
     path = Path(path)
     if path.suffix not in (".nc", ".zarr"):
         raise SimError("give a .nc or .zarr file name", file=path)
@@ -54,7 +55,7 @@ def write_dataset(ds: xr.Dataset, path: str | Path, *, force: bool = True) -> Pa
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
     try:
         if path.suffix == ".nc":
-            ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True)
+            ds.to_netcdf(tmp, engine="h5netcdf")
         else:
             try:
                 ds.to_zarr(tmp, mode="w")
