@@ -87,6 +87,7 @@ def throughput(workload: Workload, paths: int, sizes: Sizes, statsmodels_repetit
     work = paths * sh["steps"] * sh["indicators"] * sh["scenarios"]
     api.simulate(p, paths=1024, seed=SEED, keep=16)  # compile or load from the cache
     sm_call = statsmodels_ar1(p, sh["steps"], statsmodels_repetitions)
+
     def kernel_1_thread() -> tuple:
         with numba_threads(1):
             return api.simulate(p, paths=paths, seed=SEED, keep=KEEP)

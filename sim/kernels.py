@@ -379,8 +379,9 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
     """Simulate ``n_paths`` paths starting at global index ``path_offset`` and reduce as it goes.
 
     Paths come in sampling units: single paths, or with ``antithetic`` pairs (2k, 2k + 1) that read
-    the same stream, the second with every normal negated (the Student-t scales and count draws are
-    shared), so both are draws of the model and their errors partly cancel. ``n_paths`` and
+    the same stream, the second with every normal negated (the Student-t scales are shared; count
+    draws come from each path's own stream), so both are draws of the model and their errors
+    partly cancel. ``n_paths`` and
     ``path_offset`` are then even. Returns ``hits[s, j]`` (paths meeting target j under scenario s;
     j = J is all targets at once), ``cross[s, r, j]`` (the sum over units of H_s H_r, H a unit's
     hits, for standard errors), ``kept[s, m, t, i]`` (indicator values of global paths i < n_keep)
@@ -422,7 +423,8 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
             start_level[m] = np.exp(ind_state[m])
             step_shock[:, m, :] = np.exp(level_shock[:, m, :])
     for b in nb.prange(n_blocks):
-        cstate = np.zeros(LANES, np.uint64)  # each lane's count stream
+        cstart = np.empty(LANES, np.uint64)  # where each lane's count stream starts
+        cstate = np.empty(LANES, np.uint64)  # and where it is
         mu = np.empty((n_p, LANES))
         phi = np.empty((n_p, LANES))
         sigma = np.empty((n_p, LANES))
@@ -444,6 +446,7 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                 i = g * LANES + lane
                 sign = 1.0 - 2.0 * (i % unit)
                 state = path_state(seed64, np.uint64((path_offset + i) // unit))
+                cstart[lane] = path_state(seed64 ^ _COUNT_SALT, np.uint64(path_offset + i))
                 # only the numbers a path needs are drawn: parameters with a sampling error, a start
                 # for processes not observed at t = 0, the rest of partially observed years
                 for p in range(n_p):
@@ -474,8 +477,8 @@ def simulate(seed, path_offset, n_paths, block, antithetic,
                 _paths_for_scenario(s, dev_same, last_pin, mu, phi, sigma, theta_over, x0, eps, z_pin,
                                     pin_a, pin_b, pin_c, shift, vol, ar, x)
                 _indicators(s, ind_same, x[s], ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link,
-                            ind_start, start_level, ind_fixed, y[s], flow, cstate, seed64,
-                            path_offset + g * LANES, step_shock[s], work)
+                            ind_start, start_level, ind_fixed, y[s], flow, cstart, cstate, step_shock[s],
+                            work)
                 for m in range(n_m):  # what an earlier scenario computed is copied, not recomputed
                     r = ind_same[s, m]
                     if r == s:  # a sum of y * 0 is 0 if every y is finite, NaN otherwise
@@ -609,17 +612,17 @@ def _paths_for_scenario(s, dev_same, last_pin, mu_d, phi_d, sigma_d, theta_over,
 
 @nb.njit(cache=True, inline="always")
 def _indicators(s, ind_same, x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link, ind_start, start_level,
-                ind_fixed, y, flow, cstate, seed64, first_path, shock, work):
+                ind_fixed, y, flow, cstart, cstate, shock, work):
     """Scenario s's indicator values ``y[m, t]`` (all lanes) from its process paths ``x[p, t]``,
     except those an earlier scenario computed; observed years stay fixed. A level compounds by a
     product of factors (a growth below -100% makes it NaN, reported as non-finite), a share on the
-    logit scale, a rate is the sum of its drivers. Counts draw from each lane's count stream, reset
-    for every scenario."""
+    logit scale, a rate is the sum of its drivers. Counts draw from each lane's count stream,
+    restarted at ``cstart`` for every scenario (so scenarios draw the same numbers)."""
     n_t = x.shape[1]
     level = work[1]
     factor = work[2]
     for lane in range(LANES):
-        cstate[lane] = path_state(seed64 ^ _COUNT_SALT, np.uint64(first_path + lane))
+        cstate[lane] = cstart[lane]
     for m in range(ind_kind.size):
         kind = ind_kind[m]
         if ind_same[s, m] != s:

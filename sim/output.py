@@ -51,9 +51,10 @@ def write_dataset(ds: xr.Dataset, path: str | Path, *, force: bool = True) -> Pa
         raise SimError("give a .nc or .zarr file name", file=path)
     if path.exists() and not force:
         raise SimError("exists; pass --force to replace it", file=path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
         if path.suffix == ".nc":
             ds.to_netcdf(tmp, engine="h5netcdf")
         else:
@@ -65,10 +66,18 @@ def write_dataset(ds: xr.Dataset, path: str | Path, *, force: bool = True) -> Pa
             if path.is_dir() and tmp.is_dir():
                 old = path.with_name(f".{path.name}.old")
                 os.replace(path, old)
-                os.replace(tmp, path)
+                try:
+                    os.replace(tmp, path)
+                except OSError:
+                    os.replace(old, path)
+                    raise
                 shutil.rmtree(old)
             else:
                 os.replace(tmp, path)
+    except OSError as err:  # a folder where a file goes, no permission, a full disk
+        raise SimError(f"cannot write it: {err.strerror or err}; choose another name or place",
+                       file=path) from None
     finally:
-        shutil.rmtree(tmp.parent, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp.parent, ignore_errors=True)
     return path

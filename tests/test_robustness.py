@@ -110,3 +110,18 @@ def test_a_signal_during_the_swap_waits_until_the_output_is_in_place(tmp_path):
             os.replace(new, target)
     assert target.read_text() == "new"
     assert output.WRITTEN[-1] == target
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_leaves_nothing(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from sim.errors import SimError
+    from sim.output import write_dataset
+
+    ds = xr.Dataset({"p": ("x", np.zeros(3))})
+    taken = tmp_path / "sweep.nc"
+    taken.mkdir()  # a folder where the file should go
+    with pytest.raises(SimError, match=r"sweep\.nc: cannot write it: Is a directory"):
+        write_dataset(ds, taken)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.nc"] and not any(taken.iterdir())
