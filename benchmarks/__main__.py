@@ -45,7 +45,6 @@ def main(argv: list[str] | None = None) -> int:
                                   "traceback": traceback.format_exc()})
             print(f"[benchmarks] {name} failed: {type(err).__name__}: {err}", file=sys.stderr)
         print(f"[benchmarks] {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    doc["machine"]["numba_threading_layer_used"] = _threading_layer()
     doc["elapsed_s"] = (dt.datetime.now(dt.UTC) - started).total_seconds()
     doc["targets"] = [{"name": m["name"], "target": m["target"], "value": m["value"], "met": m["met"]}
                       for m in doc["measurements"] if "met" in m]
@@ -78,15 +77,6 @@ def _fmt(value: float | None) -> str:
     if abs(value) >= 1e5:
         return f"{value:.3g}"
     return f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
-
-
-def _threading_layer() -> str | None:
-    import numba
-
-    try:
-        return numba.threading_layer()
-    except ValueError:  # no parallel function has run
-        return None
 
 
 def _plain(obj: object) -> object:

@@ -1,4 +1,4 @@
-"""What the numbers were measured on: CPU, cores, memory, numba threads, library versions."""
+"""What the numbers were measured on: CPU, cores, memory, library versions."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ PACKAGES = ("sim", "numpy", "numba", "llvmlite", "scipy", "statsmodels", "pandas
 
 
 def describe() -> dict:
-    import numba
-
     info = {
         "cpu_model": _cpuinfo("model name"),
         "cpu_mhz": _cpuinfo("cpu mhz"),
@@ -25,9 +23,6 @@ def describe() -> dict:
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_total_mib": _meminfo_mib("MemTotal"),
         "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "numba_threads_max": numba.config.NUMBA_NUM_THREADS,
-        "numba_threads": numba.get_num_threads(),
-        "numba_threading_layer": numba.config.THREADING_LAYER,
         "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR", ""),
         "python": sys.version.split()[0],
         "platform": platform.platform(),

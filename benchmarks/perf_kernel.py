@@ -28,7 +28,7 @@ import time
 from benchmarks import RESULTS
 
 PATHS = {"a": 1_000_000, "b": 300_000}
-BODY = "_ZN13_3cdynamic_3e36__numba_parfor_gufunc"
+BODY = "simulate"  # the kernel's own function (its callees are inlined into it)
 
 
 def _functions(library: object, seen: set[int], out: list[tuple[int, str]]) -> None:
@@ -46,14 +46,11 @@ def _functions(library: object, seen: set[int], out: list[tuple[int, str]]) -> N
 
 
 def profile(workload: str) -> None:
-    import numba
-
     from benchmarks.workloads import MONTHLY, WIDE, plan
     from sim import api, kernels
 
-    numba.set_num_threads(1)
     p = plan({"a": WIDE, "b": MONTHLY}[workload].scenario)
-    api.simulate(p, paths=1024, seed=1, keep=1)  # compile
+    api.simulate(p, paths=1024, seed=1, keep=1, threads=1)  # compile
     funcs: list[tuple[int, str]] = []
     for overload in kernels.simulate.overloads.values():
         _functions(overload.library, set(), funcs)
@@ -62,14 +59,14 @@ def profile(workload: str) -> None:
     with open(f"/tmp/perf-{os.getpid()}.map", "w") as fh:
         for (address, name), size in zip(funcs, sizes, strict=True):
             fh.write(f"{address:x} {min(size, 1 << 20):x} {name}\n")
-    size, address = max((s, a) for (a, n), s in zip(funcs, sizes, strict=True) if n.startswith(BODY))
+    size, address = max((s, a) for (a, n), s in zip(funcs, sizes, strict=True) if BODY in n)
     code = ctypes.string_at(address, size)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
         perf = subprocess.Popen(["perf", "record", "-F", "5000", "-o", data, "-p", str(os.getpid())],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
-        api.simulate(p, paths=PATHS[workload], seed=1, keep=1)
+        api.simulate(p, paths=PATHS[workload], seed=1, keep=1, threads=1)
         perf.send_signal(signal.SIGINT)
         perf.wait()
         report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "sym", "--stdio"],

@@ -32,7 +32,7 @@ import numba as nb
 import numpy as np
 
 from benchmarks import RESULTS
-from benchmarks.timing import numba_threads, timed
+from benchmarks.timing import timed
 from benchmarks.workloads import MONTHLY, WIDE, plan, shape
 from sim import kernels
 
@@ -46,20 +46,20 @@ GAUSSIAN = 1e9
 # --- harnesses (one thread, no allocation per path) ----------------------------------------------
 
 @nb.njit
-def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol, df, params, shocks,
-           shock_rows):
+def _draws(seed, n_paths, proc, params, shocks, shock_rows):
     """The kernel's per-path draws without the scenarios, in its order and with its rules: normals
     for the parameters that have a sampling error and their transforms, a start for processes not
     observed at t = 0, normals for partly observed years (``params``); then the shocks of
     ``shock_rows`` steps (``shocks``; the kernel draws n_t - 1 rows): each lane's normals and
-    Student-t scales, then the correlation of a group of lanes, as the kernel does."""
-    n_p = pin_b.shape[0]
+    Student-t scales, then the correlation of a group of lanes, as the kernel does
+    (``kernels._path_draws`` when both are asked for)."""
+    n_p, n_t = proc.pin_b.shape
     lanes = kernels.LANES
-    uncertain = np.zeros(n_p, np.bool_)
-    for p in range(n_p):
-        uncertain[p] = np.any(theta_chol[p] != 0.0)
-    partial = np.argwhere(pin_c.T != 0.0)
-    t_const = kernels._t_constants(df)
+    mu = np.empty((n_p, lanes))
+    phi = np.empty((n_p, lanes))
+    sigma = np.empty((n_p, lanes))
+    x0 = np.empty((n_p, lanes))
+    z_pin = np.zeros((n_t, n_p, lanes))
     nrm = np.empty((shock_rows, n_p, lanes))
     scale = np.empty((shock_rows, lanes))
     eps = np.empty((shock_rows, n_p, lanes))
@@ -67,30 +67,31 @@ def _draws(seed, n_paths, theta_hat, theta_chol, pin_a, pin_b, pin_c, shock_chol
     for g in range(n_paths // lanes):
         for lane in range(lanes):
             state = kernels.path_state(np.uint64(seed), np.uint64(g * lanes + lane))
+            if params and shocks:
+                kernels._path_draws(state, 1.0, proc, mu, phi, sigma, x0, z_pin, nrm, scale, lane)
+                continue
             if params:
                 for p in range(n_p):
-                    th0 = theta_hat[p, 0]
-                    th1 = theta_hat[p, 1]
-                    th2 = theta_hat[p, 2]
-                    if uncertain[p]:
+                    th0, th1, th2 = proc.theta_hat[p, 0], proc.theta_hat[p, 1], proc.theta_hat[p, 2]
+                    if proc.uncertain[p]:
                         for k in range(3):
                             z, state = kernels.next_normal(state)
-                            th0 += theta_chol[p, 0, k] * z
-                            th1 += theta_chol[p, 1, k] * z
-                            th2 += theta_chol[p, 2, k] * z
-                    mu, phi, _, sd0 = kernels._ar_params(th0, th1, th2)
-                    acc += mu + phi
-                    if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
+                            th0 += proc.theta_chol[p, 0, k] * z
+                            th1 += proc.theta_chol[p, 1, k] * z
+                            th2 += proc.theta_chol[p, 2, k] * z
+                    m, f, _, sd0 = kernels.ar_params(th0, th1, th2)
+                    acc += m + f
+                    if np.isnan(proc.pin_b[p, 0]) or proc.pin_a[p, 0] != 0.0:
                         z, state = kernels.next_normal(state)
                         acc += sd0 * z
-                for _ in range(partial.shape[0]):
+                for _ in range(proc.partial.shape[0]):
                     z, state = kernels.next_normal(state)
                     acc += z
             if shocks:
-                kernels._shock_draws(state, t_const, 1.0, nrm, scale, lane)
+                kernels._shock_draws(state, proc.t_const, 1.0, nrm, scale, lane)
         if shocks:
-            kernels._correlate(shock_chol, nrm, scale, eps)
-            acc += eps[shock_rows - 1, n_p - 1, 0]
+            kernels._correlate(proc.shock_chol, nrm, scale, eps)
+            acc += eps[shock_rows - 1, n_p - 1, 0] + mu[0, 0]
     return acc
 
 
@@ -174,32 +175,27 @@ def _median(fn: Callable[[], object], reps: int) -> float:
 def _kernel(p: Plan, paths: int, reps: int, threads: int | None = 1, keep: int = 1) -> float:
     from sim import api
 
-    with numba_threads(threads):
-        return _median(lambda: api.simulate(p, paths=paths, seed=SEED, keep=keep), reps)
-
-
-BY_SCENARIO = ("shift", "vol", "level_shock", "theta_over")  # arrays whose first axis is the scenario
+    return _median(lambda: api.simulate(p, paths=paths, seed=SEED, keep=keep, threads=threads), reps)
 
 
 def _variant(p: Plan, *, df: float | None = None, scenarios: int | None = None) -> Plan:
-    arrays = dict(p.arrays)
-    names = p.scenarios
     if df is not None:
-        arrays["df"] = df
+        p = dataclasses.replace(p, proc=p.proc._replace(t_const=kernels.t_constants(df)))
     if scenarios is not None:
-        for key in BY_SCENARIO:
-            if key in arrays:
-                arrays[key] = arrays[key][:scenarios].copy()
-        names = names[:scenarios]
-    return dataclasses.replace(p, arrays=arrays, scenarios=names)
+        a = p.assumptions
+        p = p.with_assumptions(dataclasses.replace(a, **{f.name: getattr(a, f.name)[:scenarios].copy()
+                                                          for f in dataclasses.fields(a)}),
+                               p.scenarios[:scenarios], p.weights[:scenarios])
+    return p
 
 
 def profile(p: Plan, paths: int, reps: int) -> dict:
     """The experiments on one plan; times in microseconds per path (one thread unless said)."""
-    a = p.arrays
+    proc = p.proc
     sh = shape(p)
     n_p, n_t, n_s = sh["processes"], sh["steps"] + 1, sh["scenarios"]
-    df = float(a["df"])
+    d = proc.t_const[0]
+    df = 2.0 * (d + 1.0 / 3.0) if d > 0 else GAUSSIAN
     us = 1e6 / paths
     rows: dict[str, float] = {}
     rows["kernel, 1 thread"] = _kernel(p, paths, reps) * us
@@ -210,8 +206,7 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
     rows["kernel, 1 scenario, Gaussian"] = _kernel(_variant(p, df=GAUSSIAN, scenarios=1), paths, reps) * us
 
     def draws(params: bool, shocks: bool, shock_rows: int = n_t - 1, dof: float = df) -> float:
-        args = (SEED, paths, a["theta_hat"], a["theta_chol"], a["pin_a"], a["pin_b"], a["pin_c"],
-                a["shock_chol"], dof, params, shocks, shock_rows)
+        args = (SEED, paths, proc._replace(t_const=kernels.t_constants(dof)), params, shocks, shock_rows)
         return _median(lambda: _draws(*args), reps) * us
 
     rows["draws: all, as the kernel draws them"] = draws(True, True)
@@ -238,11 +233,11 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
         prim[f"libm {name}"] = per_call(lambda w=which: _libm(n, w), n)
 
     # counts per path, from the kernel's code
-    uncertain = int(np.count_nonzero(np.any(a["theta_chol"] != 0.0, axis=(1, 2))))
-    starts = int(np.count_nonzero(np.isnan(a["pin_b"][:, 0]) | (a["pin_a"][:, 0] != 0.0)))
+    uncertain = int(np.count_nonzero(proc.uncertain))
+    starts = int(np.count_nonzero(np.isnan(proc.pin_b[:, 0]) | (proc.pin_a[:, 0] != 0.0)))
     gamma = df < kernels.GAUSSIAN_DF
     counts = {"normals (parameters, starts, partial years)":
-                  3 * uncertain + starts + int(np.count_nonzero(a["pin_c"])),
+                  3 * uncertain + starts + int(np.count_nonzero(proc.pin_c)),
               "normals (shocks)": (n_t - 1) * n_p, "gamma draws": n_t - 1 if gamma else 0,
               "indicator-steps": (n_t - 1) * sh["indicators"] * n_s}
     total = rows["kernel, 1 thread"]

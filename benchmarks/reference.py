@@ -22,18 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.kernels import (
-    DIFFERENCE,
-    GAUSSIAN_DF,
-    GE,
-    GT,
-    LE,
-    LEVEL,
-    PCT_CHANGE,
-    RATE,
-    SHARE,
-    VALUE,
-)
+from sim.kernels import GAUSSIAN_DF, LOG_PCT, MUL_PCT, POW_PCT
+from sim.kinds import LEVEL, RATE, SHARE
+from sim.targets import DIFFERENCE, GE, GT, LE, PCT_CHANGE, VALUE
 
 if TYPE_CHECKING:
     from sim.plan import Plan
@@ -55,7 +46,7 @@ class ReferenceResult:
 
 def simulate(plan: Plan, *, paths: int, seed: int, chunk: int | None = None) -> ReferenceResult:
     """Simulate ``paths`` paths of ``plan`` (a :class:`sim.plan.Plan`) and count the targets met."""
-    a = plan.arrays
+    a = _arrays(plan)
     unknown = set(np.unique(a["ind_kind"]).tolist()) - {RATE, LEVEL, SHARE}
     if unknown:
         raise NotImplementedError(f"the reference simulates rate, level and share indicators only; "
@@ -68,6 +59,26 @@ def simulate(plan: Plan, *, paths: int, seed: int, chunk: int | None = None) -> 
     for start in range(0, paths, chunk):
         hits += _chunk(a, rng, min(chunk, paths - start))
     return ReferenceResult(hits, paths)
+
+
+def _arrays(plan: Plan) -> dict:
+    """The plan's groups as the flat arrays this reference reads (drivers dense, level states as logs)."""
+    proc, ind, tgt, assumed = plan.proc, plan.ind, plan.tgt, plan.assumptions
+    n_m, n_p = ind.kind.size, proc.theta_hat.shape[0]
+    drivers, pct = np.zeros((n_m, n_p)), np.zeros((n_m, n_p), bool)
+    for m in range(n_m):
+        for k in range(ind.drv_ptr[m], ind.drv_ptr[m + 1]):
+            drivers[m, ind.drv_p[k]] = ind.drv_c[k]
+            pct[m, ind.drv_p[k]] = ind.drv_mode[k] in (LOG_PCT, MUL_PCT, POW_PCT)
+    d = proc.t_const[0]
+    state = np.where(ind.kind == LEVEL, np.log(np.where(ind.kind == LEVEL, ind.start_level, 1.0)),
+                     ind.start_level)
+    return {"theta_hat": proc.theta_hat, "theta_chol": proc.theta_chol, "shock_chol": proc.shock_chol,
+            "df": 2.0 * (d + 1.0 / 3.0) if d > 0 else GAUSSIAN_DF, "pin_a": proc.pin_a, "pin_b": proc.pin_b,
+            "pin_c": proc.pin_c, "shift": assumed.shift, "vol": assumed.vol, "theta_over": assumed.theta_over,
+            "level_shock": assumed.level_shock, "ind_kind": ind.kind, "drivers": drivers, "pct": pct,
+            "ind_start": ind.start, "ind_state": state, "ind_fixed": ind.fixed,
+            **{f"tgt_{name}": getattr(tgt, name) for name in tgt._fields}}
 
 
 def _chunk(a: dict, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -131,7 +142,7 @@ def _indicators(a: dict, x: np.ndarray, s: int) -> list[np.ndarray]:
         coef = a["drivers"][m, procs]
         drive = x[:, :, procs]
         if kind != RATE:  # levels and shares compound: log(1 + x/100) for processes in %
-            pct = a["proc_pct"][procs]
+            pct = a["pct"][m, procs]
             if pct.any():
                 drive = drive.copy()
                 drive[:, :, pct] = np.log1p(drive[:, :, pct] / 100.0)

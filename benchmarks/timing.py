@@ -9,8 +9,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks import ROOT
@@ -37,20 +36,6 @@ def interleaved(fns: dict[str, tuple[Callable[[], Any], int]]) -> dict[str, dict
                 samples[name].append(seconds)
     return {name: {"median": statistics.median(s), "samples": s, "last": last[name]}
             for name, s in samples.items()}
-
-
-@contextmanager
-def numba_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` numba threads (None: leave as is), then restore the count."""
-    import numba
-
-    before = numba.get_num_threads()
-    if n is not None:
-        numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 def measurement(name: str, value: float, unit: str, **extra: Any) -> dict:

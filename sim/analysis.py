@@ -7,9 +7,8 @@ a smooth, monotone function of a shift, and differences between variants are not
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,8 @@ import pandas as pd
 
 from sim import api
 from sim.errors import SimError
-from sim.plan import Plan, build
+from sim.kinds import KINDS
+from sim.plan import Edit, Plan, build
 from sim.spec import ModelSpec
 
 LEVELS = (0.5, 0.8, 0.9)
@@ -27,7 +27,7 @@ VOL_STEP = 1.5  # sensitivity: volatility multiplied and divided by this
 
 
 def _base_plan(scenario_path: str | Path, scenario: str | None, as_of: dt.date | None
-               ) -> tuple[Plan, ModelSpec, int]:
+               ) -> tuple[Plan, ModelSpec, int, str]:
     inputs = api.load_inputs(scenario_path, as_of)
     scen, model = inputs[0], inputs[1]
     plan = build(*inputs[:4])
@@ -36,23 +36,21 @@ def _base_plan(scenario_path: str | Path, scenario: str | None, as_of: dt.date |
     name = scenario or plan.scenarios[0]
     if name not in plan.scenarios:
         raise SimError(f"no scenario {name!r}; scenarios: {', '.join(plan.scenarios)}", file=scen.path)
-    return plan, model, scen.year
+    return plan, model, scen.year, name
 
 
-def _variants(plan: Plan, base: int, labels: list[str], edit: Callable[[int, dict], None]) -> Plan:
-    """A plan whose scenarios are copies of scenario ``base``, each changed by ``edit(k, arrays)``."""
-    a = dict(plan.arrays)
-    for key in ("shift", "vol", "level_shock", "theta_over"):
-        a[key] = np.repeat(plan.arrays[key][base:base + 1], len(labels), axis=0)
-    for k in range(len(labels)):
-        edit(k, a)
-    return dataclasses.replace(plan, scenarios=labels, weights=np.full(len(labels), 1 / len(labels)),
-                               arrays=a)
+@dataclass(frozen=True)
+class _Draws:
+    """How every pass of one analysis is simulated (the same paths and seed: common random numbers)."""
+
+    paths: int
+    seed: int
+    threads: int | None
 
 
-def _probabilities(plan: Plan, paths: int, seed: int) -> np.ndarray:
+def _probabilities(plan: Plan, mc: _Draws) -> np.ndarray:
     """P(met) by (variant, target), from one pass."""
-    counts, _ = api.simulate(plan, paths=paths, seed=seed, keep=1)
+    counts, _ = api.simulate(plan, paths=mc.paths, seed=mc.seed, keep=1, threads=mc.threads)
     return counts.probability[:, :-1]
 
 
@@ -67,7 +65,7 @@ def lever(model: ModelSpec, indicator: str) -> str:
 
 def required_growth(scenario_path: str | Path, *, levels: tuple[float, ...] = LEVELS,
                     scenario: str | None = None, paths: int = 200_000, seed: int = api.DEFAULT_SEED,
-                    as_of: dt.date | None = None) -> pd.DataFrame:
+                    as_of: dt.date | None = None, threads: int | None = None) -> pd.DataFrame:
     """For each target, the shift of its lever's mean that gives each probability in ``levels``.
 
     Columns: target, lever, level, shift (in the lever's unit, from the scenario file's year),
@@ -75,22 +73,21 @@ def required_growth(scenario_path: str | Path, *, levels: tuple[float, ...] = LE
     the target year with that shift: the rate itself, the % change of a level, the pp change of a
     share) and note (why a level has no answer: out of reach, or the lever already observed).
     """
-    plan, model, year = _base_plan(scenario_path, scenario, as_of)
-    base = plan.scenarios.index(scenario or plan.scenarios[0])
-    t0 = max(year - plan.years[0], 1)
+    plan, model, year, base = _base_plan(scenario_path, scenario, as_of)
+    mc = _Draws(paths, seed, threads)
+    t0 = plan.step(year)
     info = plan.target_info
     groups: dict[str, list[int]] = {}
     for j, target in enumerate(plan.targets):
         groups.setdefault(lever(model, info.loc[target, "indicator"]), []).append(j)
-    now = _probabilities(_variants(plan, base, ["now"], lambda k, a: None), paths, seed)[0]
+    now = _probabilities(plan.variants(base, [Edit("now")], year), mc)[0]
     rows = []
     for proc, targets in groups.items():
         p = plan.processes.index(proc)
-        a = plan.arrays
+        pin_a, pin_b = plan.proc.pin_a, plan.proc.pin_b
         for j in targets:
-            t_end = a["tgt_t"][j]
-            observed = all(not np.isnan(a["pin_b"][p, t]) and a["pin_a"][p, t] == 0
-                           for t in range(t0, t_end + 1))
+            observed = all(not np.isnan(pin_b[p, t]) and pin_a[p, t] == 0
+                           for t in range(t0, plan.tgt.t[j] + 1))
             if observed:
                 rows += [{"target": plan.targets[j], "lever": proc, "level": q, "shift": np.nan,
                           "probability_now": now[j], "growth": np.nan,
@@ -98,10 +95,10 @@ def required_growth(scenario_path: str | Path, *, levels: tuple[float, ...] = LE
                 targets = [k for k in targets if k != j]
         if not targets:
             continue
-        solved = _solve_shifts(plan, base, targets, p, t0, levels, paths, seed)
+        solved = _solve_shifts(plan, base, targets, proc, year, levels, mc)
         for j in targets:
             shifts = [solved.get((j, q), np.nan) for q in levels]
-            growth = _implied_growth(plan, base, j, p, t0, shifts, paths, seed)
+            growth = _implied_growth(plan, base, j, proc, year, shifts, mc)
             for q, d, g in zip(levels, shifts, growth, strict=True):
                 rows.append({"target": plan.targets[j], "lever": proc, "level": q, "shift": d,
                              "probability_now": now[j], "growth": g,
@@ -112,15 +109,15 @@ def required_growth(scenario_path: str | Path, *, levels: tuple[float, ...] = LE
                            kind="stable").reset_index(drop=True)
 
 
-def _solve_shifts(plan: Plan, base: int, targets: list[int], p: int, t0: int,
-                  levels: tuple[float, ...], paths: int, seed: int) -> dict[tuple[int, float], float]:
+def _solve_shifts(plan: Plan, base: str, targets: list[int], proc: str, year: int,
+                  levels: tuple[float, ...], mc: _Draws) -> dict[tuple[int, float], float]:
     """A coarse grid of shifts brackets every (target, level), widened once if needed; one finer
     pass over all brackets at once; linear interpolation inside the finest bracket."""
-    phi = float(np.tanh(plan.arrays["theta_hat"][p, 1]))
-    half = 4 * float(np.exp(plan.arrays["theta_hat"][p, 2])) / np.sqrt(1 - phi**2)
+    _, phi, sigma, _ = plan.proc.fixed[plan.processes.index(proc)]
+    half = 4 * sigma / np.sqrt(1 - phi**2)
     for _ in range(2):
         grid = np.linspace(-half, half, GRID)
-        probs = _shift_probabilities(plan, base, p, t0, grid, paths, seed)
+        probs = _shift_probabilities(plan, base, proc, year, grid, mc)
         brackets = {(j, q): _bracket(grid, probs[:, j], q) for j in targets for q in levels}
         if all(b is not None for b in brackets.values()):
             break
@@ -128,7 +125,7 @@ def _solve_shifts(plan: Plan, base: int, targets: list[int], p: int, t0: int,
     found = {key: b for key, b in brackets.items() if b is not None}
     fine_n = 11
     fine = np.concatenate([np.linspace(lo, hi, fine_n) for lo, hi in found.values()] or [np.empty(0)])
-    fine_probs = _shift_probabilities(plan, base, p, t0, fine, paths, seed) if len(fine) else fine
+    fine_probs = _shift_probabilities(plan, base, proc, year, fine, mc) if len(fine) else fine
     out = {}
     for k, ((j, q), b) in enumerate(found.items()):
         xs, ps = fine[k * fine_n:(k + 1) * fine_n], fine_probs[k * fine_n:(k + 1) * fine_n, j]
@@ -138,13 +135,11 @@ def _solve_shifts(plan: Plan, base: int, targets: list[int], p: int, t0: int,
     return out
 
 
-def _shift_probabilities(plan: Plan, base: int, p: int, t0: int, grid: np.ndarray, paths: int,
-                         seed: int) -> np.ndarray:
+def _shift_probabilities(plan: Plan, base: str, proc: str, year: int, grid: np.ndarray,
+                         mc: _Draws) -> np.ndarray:
     """P(met) by (shift, target) with the lever's mean shifted by each grid value."""
-    def edit(k: int, a: dict) -> None:
-        a["shift"][k, p, t0:] += grid[k]
-
-    return _probabilities(_variants(plan, base, [f"d{k}" for k in range(len(grid))], edit), paths, seed)
+    edits = [Edit(f"d{k}", shift={proc: float(d)}) for k, d in enumerate(grid)]
+    return _probabilities(plan.variants(base, edits, year), mc)
 
 
 def _bracket(grid: np.ndarray, probs: np.ndarray, q: float) -> tuple[float, float] | None:
@@ -155,60 +150,46 @@ def _bracket(grid: np.ndarray, probs: np.ndarray, q: float) -> tuple[float, floa
     return None
 
 
-def _implied_growth(plan: Plan, base: int, j: int, p: int, t0: int, shifts: list[float],
-                    paths: int, seed: int) -> list[float]:
-    usable = [s if np.isfinite(s) else 0.0 for s in shifts]
-
-    def edit(k: int, a: dict) -> None:
-        a["shift"][k, p, t0:] += usable[k]
-
-    variants = _variants(plan, base, [f"q{k}" for k in range(len(shifts))], edit)
-    keep = min(paths, api.DEFAULT_KEEP)
-    _, kept = api.simulate(variants, paths=keep, seed=seed, keep=keep)
-    a = plan.arrays
-    m, t = a["tgt_ind"][j], a["tgt_t"][j]
-    kind = plan.indicator_info.loc[plan.indicators[m], "kind"]
+def _implied_growth(plan: Plan, base: str, j: int, proc: str, year: int, shifts: list[float],
+                    mc: _Draws) -> list[float]:
+    """The median yearly change of target j's indicator in its year under each shift, read as its
+    kind reads a change: a rate itself, a share's points, the % change of the others."""
+    edits = [Edit(f"q{k}", shift={proc: float(d) if np.isfinite(d) else 0.0}) for k, d in enumerate(shifts)]
+    keep = min(mc.paths, api.DEFAULT_KEEP)
+    _, kept = api.simulate(plan.variants(base, edits, year), paths=keep, seed=mc.seed, keep=keep,
+                           threads=mc.threads)
+    m, t = plan.tgt.ind[j], plan.tgt.t[j]
+    rule = KINDS[plan.indicator_info.loc[plan.indicators[m], "kind"]].change
     cur, prev = kept[:, m, t, :], kept[:, m, max(t - 1, 0), :]
-    change = {"rate": cur, "share": cur - prev}.get(kind, (cur / prev - 1) * 100)
+    change = {"value": cur, "difference": cur - prev}.get(rule, (cur / prev - 1) * 100)
     medians = np.median(change, axis=-1)
     return [float(v) if np.isfinite(s) else float("nan") for v, s in zip(medians, shifts, strict=True)]
 
 
 def sensitivity(scenario_path: str | Path, *, scenario: str | None = None, paths: int = 200_000,
-                seed: int = api.DEFAULT_SEED, as_of: dt.date | None = None) -> pd.DataFrame:
+                seed: int = api.DEFAULT_SEED, as_of: dt.date | None = None,
+                threads: int | None = None) -> pd.DataFrame:
     """P(met) of each target when each assumption moves by its step, one at a time (a tornado).
 
     Assumptions: each process's mean, down and up by ``STEP`` of its unit (1 pp for growth rates,
     0.02 for logit changes), and its volatility divided and multiplied by ``VOL_STEP``; both from
     the scenario file's year. Columns: target, assumption, step, p_low, p_base, p_high, swing.
     """
-    plan, model, year = _base_plan(scenario_path, scenario, as_of)
-    base = plan.scenarios.index(scenario or plan.scenarios[0])
-    t0 = max(year - plan.years[0], 1)
-    moves = [("base", None, 0.0)]
-    for p, proc in enumerate(plan.processes):
+    plan, model, year, base = _base_plan(scenario_path, scenario, as_of)
+    moves = [("base", Edit("base"))]
+    for proc in plan.processes:
         step = STEP[model.processes[proc].unit]
-        moves += [(f"{proc} mean", ("shift", p), -step), (f"{proc} mean", ("shift", p), step),
-                  (f"{proc} volatility", ("vol", p), 1 / VOL_STEP),
-                  (f"{proc} volatility", ("vol", p), VOL_STEP)]
-
-    def edit(k: int, a: dict) -> None:
-        _, where, by = moves[k]
-        if where is None:
-            return
-        key, p = where
-        if key == "shift":
-            a["shift"][k, p, t0:] += by
-        else:
-            a["vol"][k, p, t0:] *= by
-
-    probs = _probabilities(_variants(plan, base, [f"v{k}" for k in range(len(moves))], edit), paths, seed)
+        moves += [(f"{proc} mean", Edit(f"{proc}-", shift={proc: -step})),
+                  (f"{proc} mean", Edit(f"{proc}+", shift={proc: step})),
+                  (f"{proc} volatility", Edit(f"{proc}/", volatility={proc: 1 / VOL_STEP})),
+                  (f"{proc} volatility", Edit(f"{proc}*", volatility={proc: VOL_STEP}))]
+    probs = _probabilities(plan.variants(base, [e for _, e in moves], year), _Draws(paths, seed, threads))
     rows = []
     for j, target in enumerate(plan.targets):
         for k in range(1, len(moves), 2):
-            name = moves[k][0]
-            high_step = moves[k + 1][2]
-            step = f"±{abs(high_step):g}" if "mean" in name else f"÷/×{high_step:g}"
+            name, high = moves[k][0], moves[k + 1][1]
+            step = (f"±{abs(next(iter(high.shift.values()))):g}" if high.shift
+                    else f"÷/×{next(iter(high.volatility.values())):g}")
             lo, hi = probs[k, j], probs[k + 1, j]
             rows.append({"target": target, "assumption": name, "step": step, "p_low": lo,
                          "p_base": probs[0, j], "p_high": hi, "swing": abs(hi - lo)})

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -16,22 +17,20 @@ from sim import kernels, observations
 from sim.errors import NothingToSimulateError, SimError, SimulationError
 from sim.plan import Plan, build
 from sim.results import HitCounts, Results, assemble, kept_paths
-from sim.spec import ModelSpec, ParamsFile, ScenarioFile
+from sim.spec import ModelSpec, ParamsFile, ScenarioFile, find_root
 
 DEFAULT_PATHS = 200_000
 DEFAULT_SEED = 20250101
 DEFAULT_KEEP = 20_000
-CHUNK = 1 << 18
-BLOCK = 1024
+CHUNK = 1 << 18  # paths per round of kernel calls (a signal is acted on between rounds)
 
 
-def find_root(path: Path) -> Path:
-    """The project folder: the nearest folder above ``path`` holding models/ and calibration/."""
-    for folder in path.resolve().parents:
-        if (folder / "models").is_dir() and (folder / "calibration").is_dir():
-            return folder
-    raise SimError("cannot find the project folder (one holding models/ and calibration/) above "
-                   "this file; keep scenario files in the project's scenarios/ folder", file=path)
+def cores() -> int:
+    """The cores this process may run on: the default number of threads."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None
@@ -96,44 +95,51 @@ def _checkpoint() -> None:
 
 
 def simulate(plan: Plan, *, paths: int, seed: int, keep: int, antithetic: bool = False,
-             progress: Callable[[int], None] | None = None) -> tuple[HitCounts, np.ndarray]:
-    """Run the kernel over all paths in chunks; returns the hit counts and the kept paths.
+             threads: int | None = None, progress: Callable[[int], None] | None = None
+             ) -> tuple[HitCounts, np.ndarray]:
+    """Run the kernel over all paths; returns the hit counts and the kept paths.
 
-    The result depends on (plan, paths, seed, keep, antithetic) only: not on the chunk size or
-    thread count. With ``antithetic`` the paths come in pairs, so ``paths`` must be even.
+    Paths go in rounds of ``CHUNK``, each round split among ``threads`` threads (default: every
+    core) running the kernel on disjoint ranges of path indices. The result depends on (plan,
+    paths, seed, keep, antithetic) only: not on the round size or thread count. With ``antithetic``
+    the paths come in pairs, so ``paths`` must be even.
     """
     if antithetic and paths % 2:
         raise SimError(f"antithetic paths come in pairs: --paths must be even, got {paths}")
-    a = plan.arrays
+    threads = threads or cores()
     n_s, n_j = len(plan.scenarios), len(plan.targets)
     hits = np.zeros((n_s, n_j + 1), np.int64)
     cross = np.zeros((n_s, n_s, n_j + 1), np.int64)
     kept_parts = []
-    chunk = CHUNK - CHUNK % 2 if antithetic else CHUNK  # a pair never straddles two chunks
-    for start in range(0, paths, chunk):
-        n = min(chunk, paths - start)
-        KERNEL.running = True
-        try:
-            part, part_cross, kept, bad = kernels.simulate(
-                np.uint64(seed), start, n, BLOCK, antithetic, a["theta_hat"], a["theta_chol"],
-                a["theta_over"], a["shock_chol"], a["df"], a["proc_pct"], a["pin_a"], a["pin_b"], a["pin_c"],
-                a["shift"], a["vol"], a["level_shock"],
-                a["ind_kind"], a["drivers"], a["ind_link"], a["ind_start"], a["ind_state"], a["ind_fixed"],
-                a["tgt_ind"], a["tgt_t"], a["tgt_measure"], a["tgt_base_t"], a["tgt_base_value"],
-                a["tgt_cmp"], a["tgt_threshold"], keep)
-        finally:
-            KERNEL.running = False
-        _checkpoint()
-        if bad.any():
-            s, m = np.argwhere(bad)[0]
-            raise SimulationError(f"{bad[s, m]} paths of indicator {plan.indicators[m]} became "
-                                  f"non-finite under scenario {plan.scenarios[s]}; check its parameters")
-        hits += part
-        cross += part_cross
-        if kept.shape[-1]:
-            kept_parts.append(kept)
-        if progress:
-            progress(n)
+
+    def part(offset: int, n: int) -> tuple:
+        return kernels.simulate(np.uint64(seed), offset, n, antithetic, keep, plan.proc, plan.scen, plan.ind,
+                                plan.tgt)
+
+    chunk = CHUNK - CHUNK % 2 if antithetic else CHUNK  # a pair never straddles two rounds
+    with ThreadPoolExecutor(threads) as pool:
+        for start in range(0, paths, chunk):
+            n = min(chunk, paths - start)
+            step = -(-n // (threads * kernels.LANES)) * kernels.LANES  # a multiple of the lanes: even
+            KERNEL.running = True
+            try:
+                parts = [f.result() for f in [pool.submit(part, start + k, min(step, n - k))
+                                              for k in range(0, n, step)]]
+            finally:
+                KERNEL.running = False
+            _checkpoint()
+            for part_hits, part_cross, kept, bad in parts:
+                if bad.any():
+                    s, m = np.argwhere(bad)[0]
+                    raise SimulationError(f"{bad[s, m]} paths of indicator {plan.indicators[m]} became "
+                                          f"non-finite under scenario {plan.scenarios[s]}; check its "
+                                          "parameters")
+                hits += part_hits
+                cross += part_cross
+                if kept.shape[-1]:
+                    kept_parts.append(kept)
+            if progress:
+                progress(n)
     return HitCounts(hits, cross, paths, 2 if antithetic else 1), np.concatenate(kept_parts, axis=-1)
 
 
@@ -147,14 +153,14 @@ def run(scenario_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = DE
     paths : Monte Carlo paths; the standard error of a probability p is sqrt(p(1-p)/paths).
     seed : the random numbers are a function of (seed, path index) only.
     keep : paths stored for quantiles and fan charts (the first ``keep``).
-    threads : numba threads (default: all cores); results do not depend on it.
+    threads : threads running the kernel (default: all cores); results do not depend on it.
     as_of : use only data published by this date.
     antithetic : simulate pairs of paths with opposite normals (a variance reduction; even paths).
     """
     scenario, model, params, obs, hashes = load_inputs(scenario_path, as_of)
-    provenance = {"as_of": str(as_of or ""), "inputs": json.dumps(hashes, ensure_ascii=False)}
-    return run_loaded(scenario, model, params, obs, paths=paths, seed=seed, keep=keep,
-                      threads=threads, antithetic=antithetic, progress=progress, provenance=provenance)
+    return run_loaded(scenario, model, params, obs, paths=paths, seed=seed, keep=keep, threads=threads,
+                      antithetic=antithetic, progress=progress,
+                      provenance=provenance_attrs(seed, paths, as_of, hashes))
 
 
 def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame, *,
@@ -171,27 +177,31 @@ def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs
         raise NothingToSimulateError("no target of this file can be simulated: "
                                 + "; ".join(f"{s.target}: {s.reason}" for s in plan.skipped),
                                 file=scenario.path, skipped=plan.skipped)
-    if threads is not None:
-        if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-            raise SimError(f"--threads must be from 1 to {numba.config.NUMBA_NUM_THREADS}, got {threads}")
-        numba.set_num_threads(threads)
+    if threads is not None and not 1 <= threads <= cores():
+        raise SimError(f"--threads must be from 1 to {cores()}, got {threads}")
     keep = max(1, min(keep, paths))
     try:
         counts, kept = simulate(plan, paths=paths, seed=seed, keep=keep, antithetic=antithetic,
-                                progress=progress)
+                                threads=threads, progress=progress)
     except SimulationError as err:  # name the file the parameters and scenarios came from
         raise SimulationError(err.message, file=scenario.path) from None
     described = {name: {"weight": spec.weight, "description": spec.description,
                         **spec.model_dump(mode="json", by_alias=True, exclude_defaults=True,
                                           include={"base", "shift", "volatility", "shock", "override"})}
                  for name, spec in scenario.scenarios.items()}
-    attrs = {"seed": seed, "paths": paths, "keep": keep, "antithetic": int(antithetic), "as_of": "",
-             "inputs": "{}",
-             **(provenance or {}), "sim_version": _version(), "scenario_file": str(scenario.path),
+    attrs = {**provenance_attrs(seed, paths, None, {}), **(provenance or {}), "keep": keep,
+             "antithetic": int(antithetic), "scenario_file": str(scenario.path),
              "target_year": scenario.year, "title": scenario.title,
              "scenarios": json.dumps(described, ensure_ascii=False)}
     return Results(assemble(plan, counts, kept, attrs), plan.skipped, plan.notes,
                    kept_paths(plan, kept), plan.history, plan.observations)
+
+
+def provenance_attrs(seed: int, paths: int, as_of: dt.date | None, hashes: dict[str, str]) -> dict:
+    """What a result carries to be reproduced: seed, paths, data vintage, the SHA-256 of every file
+    read and the version of sim (netCDF-safe attribute values)."""
+    return {"seed": seed, "paths": paths, "as_of": str(as_of or ""),
+            "inputs": json.dumps(hashes, ensure_ascii=False), "sim_version": _version()}
 
 
 def _version() -> str:

@@ -44,7 +44,8 @@ from statsmodels.tsa.arima.model import ARIMA
 
 from sim import observations
 from sim.errors import SimError
-from sim.plan import NATIONAL, known_process_values
+from sim.observations import NATIONAL, known_process_values
+from sim.output import write_text
 from sim.spec import ModelSpec
 
 MIN_PAIRS = 8  # consecutive pairs needed to estimate persistence
@@ -102,7 +103,7 @@ def calibrate(root: str | Path, regions: list[str] | None = None, *, model_name:
         docs[region] = _document(region, model, fits, obs, as_of)
         if write:
             path = root / "calibration" / "params" / f"{region.lower()}.yaml"
-            _write_atomic(path, docs[region])
+            _write(path, docs[region])
     return docs
 
 
@@ -438,11 +439,7 @@ def _longest_run(series: pd.Series) -> pd.Series:
     return series.iloc[best[0]:best[1]]
 
 
-def _write_atomic(path: Path, doc: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".yaml.tmp")
+def _write(path: Path, doc: dict) -> None:
     header = ("# Written by `sim calibrate`; do not edit by hand. Every estimate names its sample\n"
               "# and method; `borrowed` lists what the region's own data could not identify.\n")
-    tmp.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100),
-                   encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100), force=True)

@@ -1,4 +1,4 @@
-"""The ``sim`` command: a thin skin over the Python API.
+"""sim: the probability that a region meets its industrial targets, by calibrated Monte Carlo.
 
 Exit codes: 0 done; 2 bad input (the message names file, line and key); 1 internal error;
 130 interrupted.
@@ -65,8 +65,6 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim import extract
-
     parser = argparse.ArgumentParser(prog="sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -77,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="scenario file(s), e.g. scenarios/jinan-2025.yaml")
         p.add_argument("--paths", type=int, default=paths, help=f"Monte Carlo paths (default {paths:,})")
         p.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
-        p.add_argument("--threads", type=int, default=None, help="numba threads (default: all cores)")
+        p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
         p.add_argument("--as-of", type=iso_date, default=None, help="use only data published by YYYY-MM-DD")
         p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of tables and reports")
         p.set_defaults(func=func)
@@ -86,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     run = simulation("run", "probability of meeting each target of scenario files", _run, many=True)
     run.add_argument("--keep", type=int, default=api.DEFAULT_KEEP, help="paths kept for quantiles")
     run.add_argument("--json", action="store_true", help="print JSON records instead of a table")
-    req = simulation("required", "the growth each target needs for a 50/80/90% chance", _required)
+    req = simulation("required", "the growth each target needs for a 50/80/90%% chance", _required)
     req.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.8, 0.9], help="probabilities")
     req.add_argument("--scenario", dest="scenario_choice", default=None,
                      help="the scenario to start from (default: the first)")
@@ -100,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     cmp_ = simulation("compare", "scenarios side by side: of one file, or the first of several files",
                       _compare, many=True)
     cmp_.add_argument("--scenarios", nargs="+", default=None, help="scenario names to compare (one file)")
-    cmp_.add_argument("--chart", default=None, help="write overlaid fan charts to this PNG file")
+    cmp_.add_argument("--chart", default=None, help="write overlaid fan charts to this PNG file (one per "
+                      "indicator: NAME-<indicator>.png when there are several)")
     rep = simulation("report", "an HTML report with tables, fan charts, sources; CSV, xlsx, netCDF", _report)
     rep.add_argument("-o", "--out", required=True, help="output folder")
     rep.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -135,7 +134,17 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--root", default=".", help="the project folder (default: the current one)")
     bt.add_argument("--json", action="store_true", help="print JSON instead of tables")
     bt.set_defaults(func=_backtest)
-    extract.add_subparser(sub)
+    ex = sub.add_parser("extract", help="read the targets and actuals of a policy text")
+    ex.add_argument("document", help="a policy text in UTF-8, e.g. ../shared/seeds/000_….txt")
+    ex.add_argument("--json", action="store_true", help="print a JSON list of records")
+    ex.add_argument("--date", type=iso_date, default=None,
+                    help="the document's date YYYY-MM-DD, to resolve 今年, 明年, 去年")
+    ex.add_argument("--region", help="with -o: the region, e.g. Jinan")
+    ex.add_argument("--year", type=int, help="with -o: the target year of the scenario file")
+    ex.add_argument("-o", "--output", help="write a draft scenario file, e.g. scenarios/jinan-2025.yaml")
+    ex.add_argument("--model", default="industry", help="with -o: the model in models/ (default: industry)")
+    ex.add_argument("--force", action="store_true", help="with -o: overwrite an existing file")
+    ex.set_defaults(func=_extract)
     return parser
 
 
@@ -185,9 +194,8 @@ def _run(args: argparse.Namespace) -> int:
 def _required(args: argparse.Namespace) -> int:
     from sim.analysis import required_growth
 
-    _threads(args)
     df = required_growth(args.scenario, levels=tuple(args.levels), scenario=args.scenario_choice,
-                         paths=args.paths, seed=args.seed, as_of=args.as_of)
+                         paths=args.paths, seed=args.seed, as_of=args.as_of, threads=args.threads)
     if args.json:
         print(df.to_json(orient="records", force_ascii=False, indent=1))
         return 0
@@ -201,9 +209,8 @@ def _required(args: argparse.Namespace) -> int:
 def _sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis import sensitivity
 
-    _threads(args)
     df = sensitivity(args.scenario, scenario=args.scenario_choice, paths=args.paths, seed=args.seed,
-                     as_of=args.as_of)
+                     as_of=args.as_of, threads=args.threads)
     if args.json:
         print(df.to_json(orient="records", force_ascii=False, indent=1))
         return 0
@@ -242,8 +249,13 @@ def _compare(args: argparse.Namespace) -> int:
     if args.chart:
         from sim.charts import compare_fans
 
-        figure = compare_fans(runs if len(runs) > 1 else runs[0], lang=args.lang)
-        _save(figure, args.chart)
+        indicators = [str(i) for i in runs[0].data["indicator"].values]
+        stem = args.chart.removesuffix(".png")
+        for indicator in indicators:  # one chart per indicator of the first file
+            compared = (runs if len(runs) > 1 else runs[0])
+            figure = compare_fans(compared, indicator, scenarios=args.scenarios if len(runs) == 1 else None,
+                                  lang=args.lang)
+            _save(figure, args.chart if len(indicators) == 1 else f"{stem}-{indicator}.png")
     return 0
 
 
@@ -287,32 +299,10 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _threads(args: argparse.Namespace) -> None:
-    if args.threads is not None:
-        import numba
+def _save(figure: object, path: str) -> None:
+    from sim.output import write_figure
 
-        if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
-            raise SimError(f"--threads must be from 1 to {numba.config.NUMBA_NUM_THREADS}, "
-                           f"got {args.threads}")
-        numba.set_num_threads(args.threads)
-
-
-def _save(figure, path: str) -> None:  # noqa: ANN001 - a matplotlib Figure
-    import os
-    import tempfile
-
-    from sim.output import committing
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
-    try:
-        figure.savefig(tmp, dpi=150, bbox_inches="tight")
-        with committing(path):
-            os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_figure(figure, path)
     print(f"chart written to {path}")
 
 
@@ -322,6 +312,12 @@ def _frame(df: pd.DataFrame, formats: dict[str, str]) -> str:
         if col in shown:
             shown[col] = [("—" if pd.isna(v) else fmt.format(v)) for v in shown[col]]
     return shown.to_string(index=False)
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from sim.extract import run_extract
+
+    return run_extract(args)
 
 
 def _calibrate(args: argparse.Namespace) -> int:

@@ -14,10 +14,8 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import os
 import re
 import sys
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import SimError
-from sim.output import committing
+from sim.output import write_text
 
 FIELDS = ("kind", "indicator", "indicator_text", "value", "unit", "comparator", "modality", "base",
           "period", "months", "clause")
@@ -639,46 +637,7 @@ def draft_scenario(records: list[Record], *, region: str, year: int, model: Any,
     return "\n".join(lines) + "\n"
 
 
-def write_atomically(path: Path, text: str, *, force: bool, check: Any = None) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, so that a reader never
-    sees half a file; ``check(tmp_path)`` may refuse it before it takes the name."""
-    if path.exists() and not force:
-        raise SimError("exists already; pass --force to overwrite it", file=path)
-    if not path.parent.is_dir():
-        raise SimError(f"no folder {path.parent}; create it first", file=path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a scenario file is shared
-        if check is not None:
-            check(Path(tmp))
-        with committing(path):
-            os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 # --- command line --------------------------------------------------------------------------------
-
-def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``sim extract`` on the CLI's subparsers."""
-    from sim.cli import iso_date  # the CLI's own argument type; sim.cli is the caller
-
-    p = subparsers.add_parser("extract", help="read the targets and actuals of a policy text")
-    p.add_argument("document", help="a policy text in UTF-8, e.g. ../shared/seeds/000_….txt")
-    p.add_argument("--json", action="store_true", help="print a JSON list of records")
-    p.add_argument("--date", type=iso_date, default=None,
-                   help="the document's date YYYY-MM-DD, to resolve 今年, 明年, 去年")
-    p.add_argument("--region", help="with -o: the region, e.g. Jinan")
-    p.add_argument("--year", type=int, help="with -o: the target year of the scenario file")
-    p.add_argument("-o", "--output", help="write a draft scenario file, e.g. scenarios/jinan-2025.yaml")
-    p.add_argument("--model", default="industry", help="with -o: the model in models/ (default: industry)")
-    p.add_argument("--force", action="store_true", help="with -o: overwrite an existing file")
-    p.set_defaults(func=run_extract)
-    return p
-
 
 def run_extract(args: argparse.Namespace) -> int:
     """The ``sim extract`` command."""
@@ -693,8 +652,7 @@ def run_extract(args: argparse.Namespace) -> int:
 
 
 def _write_scenario(records: list[Record], args: argparse.Namespace) -> None:
-    from sim.api import find_root
-    from sim.spec import ModelSpec, ScenarioFile
+    from sim.spec import ModelSpec, ScenarioFile, find_root
 
     if args.region is None or args.year is None:
         raise SimError("-o needs --region and --year (the scenario file's region and target year)")
@@ -710,7 +668,7 @@ def _write_scenario(records: list[Record], args: argparse.Namespace) -> None:
     def check(tmp: Path) -> None:
         ScenarioFile.load(tmp).check_against(model)
 
-    write_atomically(out, text, force=args.force, check=check)
+    write_text(out, text, force=args.force, check=check)
     n = text.split("\nscenarios:")[0].count("\n    indicator: ")  # one per target
     print(f"wrote {out}: {n} targets; the others are listed under '# not mapped'", file=sys.stderr)
 
@@ -729,20 +687,3 @@ def table(records: list[Record]) -> str:
     widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
                      for row in rows)
-
-
-def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - for trying it out alone
-    parser = argparse.ArgumentParser(prog="sim")
-    add_subparser(parser.add_subparsers(required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except SimError as err:
-        print(f"sim: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_main())
-
-

@@ -21,9 +21,13 @@ from the calibration's sampling distribution. Observed years are pinned.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+
+from sim.kinds import COUNT, ENTRIES, LEVEL, RATE, RATIO, SHARE
+from sim.targets import GE, GT, LE, PCT_CHANGE
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -32,10 +36,7 @@ _PATH_MUL = np.uint64(0xD1B54A32D192ED03)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 GAUSSIAN_DF = 1000.0  # above this, shocks are Gaussian
 
-RATE, LEVEL, SHARE, COUNT, ENTRIES = 0, 1, 2, 3, 4
 _COUNT_SALT = np.uint64(0x5DEECE66D)
-VALUE, PCT_CHANGE, DIFFERENCE = 0, 1, 2
-GE, GT, LE, LT = 0, 1, 2, 3
 
 
 def compiled_on_disk() -> bool:
@@ -229,27 +230,81 @@ def sample_counts(seed, n, lam, trials, p):
 LANES = 8  # paths simulated side by side (even: antithetic pairs; < 64: lane masks)
 
 
-@nb.njit(cache=True)
-def _t_constants(df):
-    """What the Student-t scale of a step needs, computed once per run: Marsaglia-Tsang's d and c
-    for Gamma(df / 2), and sqrt((df - 2) / 2); d = 0 for Gaussian shocks (no scale drawn)."""
+class Processes(NamedTuple):
+    """The latent processes of a run, on its grid of steps t = 0..T (n_p processes)."""
+
+    theta_hat: np.ndarray  # (n_p, 3): (mu, atanh phi, log sigma)
+    theta_chol: np.ndarray  # (n_p, 3, 3): Cholesky factor of their sampling covariance
+    uncertain: np.ndarray  # (n_p,) bool: parameters drawn per path (else ``fixed``)
+    fixed: np.ndarray  # (n_p, 4): (mu, phi, sigma, stationary sd) of a process without sampling error
+    shock_chol: np.ndarray  # (n_p, n_p): Cholesky factor of the shocks' correlation
+    t_const: np.ndarray  # (3,): Student-t constants (d, c, k) of t_constants
+    pin_a: np.ndarray  # (n_p, n_t): an observed step is a * (the AR draw) + b + c * z; b NaN: free
+    pin_b: np.ndarray
+    pin_c: np.ndarray
+    partial: np.ndarray  # (k, 2) int: (t, p) of partly observed steps, in drawing order
+    last_pin: np.ndarray  # (n_p,) int: each process's last pinned step (0 if none)
+
+
+class Scenarios(NamedTuple):
+    """What each scenario changes, and what it shares with earlier ones (n_s scenarios)."""
+
+    shift: np.ndarray  # (n_s, n_p, n_t): added to the process's mean
+    vol: np.ndarray  # (n_s, n_p, n_t): multiplies its shock sd
+    theta_over: np.ndarray  # (n_s, n_p, 3): fixed (mu, phi, sigma); NaN: the path's own draw
+    shock: np.ndarray  # (n_s, n_m, n_t): one-off shocks: a factor for levels, points otherwise
+    dev_same: np.ndarray  # (n_s, n_p) int: first scenario whose deviations of process p it shares
+    ind_same: np.ndarray  # (n_s, n_m) int: first scenario whose indicator m it shares
+    copy: np.ndarray  # (n_s, n_m) bool: a shared indicator another one of this scenario is built on
+
+
+class Indicators(NamedTuple):
+    """How each indicator is built (n_m indicators, operands before the indicators built on them)."""
+
+    kind: np.ndarray  # (n_m,) int: sim.kinds codes
+    drv_ptr: np.ndarray  # (n_m + 1,): indicator m's drivers are drv_*[drv_ptr[m]:drv_ptr[m + 1]]
+    drv_p: np.ndarray  # process
+    drv_c: np.ndarray  # coefficient
+    drv_mode: np.ndarray  # LINEAR, LOG_PCT, MUL_PCT, POW_PCT or EXP_LINEAR
+    operand: np.ndarray  # (n_m, 2) int: the indicators it is built from (-1: none)
+    link: np.ndarray  # (n_m, 2) int: a count's entry and exit processes (-1: none)
+    start: np.ndarray  # (n_m,) int: the step of its last observation
+    start_level: np.ndarray  # (n_m,): the state there: a level, a share's logit, a stock, a ratio
+    fixed: np.ndarray  # (n_m, n_t): observed values (NaN elsewhere)
+
+
+class Targets(NamedTuple):
+    """The targets (n_j): sim.targets' measure and comparator codes."""
+
+    ind: np.ndarray
+    t: np.ndarray
+    measure: np.ndarray
+    base_t: np.ndarray  # -1: the base is ``base_value``, observed before the grid
+    base_value: np.ndarray
+    cmp: np.ndarray
+    threshold: np.ndarray
+
+
+def t_constants(df: float) -> np.ndarray:
+    """What the Student-t scale of a step needs: Marsaglia-Tsang's d and c for Gamma(df / 2), and
+    sqrt((df - 2) / 2); d = 0 for Gaussian shocks (no scale drawn)."""
     if df >= GAUSSIAN_DF:
-        return 0.0, 0.0, 1.0
+        return np.array([0.0, 0.0, 1.0])
     d = 0.5 * df - 1.0 / 3.0
-    return d, 1.0 / np.sqrt(9.0 * d), np.sqrt(0.5 * (df - 2.0))
+    return np.array([d, 1.0 / np.sqrt(9.0 * d), np.sqrt(0.5 * (df - 2.0))])
 
 
 @nb.njit(cache=True, inline="always")
 def _shock_draws(state, t_const, sign, nrm, scale, lane):
     """One path's shock draws into lane ``lane``: ``sign`` times standard normals ``nrm[t, p]`` for
     every step, then the Student-t scales ``scale[t] = sqrt((df - 2) / chi2_df)`` with
-    chi2_df = 2 Gamma(df / 2) (1 for Gaussian shocks); ``t_const`` from _t_constants."""
+    chi2_df = 2 Gamma(df / 2) (1 for Gaussian shocks)."""
     n_t, n_p = nrm.shape[0], nrm.shape[1]
     for t in range(n_t):
         for p in range(n_p):
             z, state = next_normal(state)
             nrm[t, p, lane] = sign * z
-    d, c, k = t_const
+    d, c, k = t_const[0], t_const[1], t_const[2]
     for t in range(n_t):
         if d > 0.0:
             g, state = next_gamma(state, d, c)
@@ -274,41 +329,12 @@ def _correlate(chol, nrm, scale, eps):
                 eps[t, p, lane] *= scale[t, lane]
 
 
-# how a driver enters an indicator's step (chosen once per run, see _sparse_drivers)
+# how a driver enters an indicator's step (sim.plan chooses it once per run)
 LINEAR, LOG_PCT, MUL_PCT, POW_PCT, EXP_LINEAR = 0, 1, 2, 3, 4
 
 
-@nb.njit(cache=True)
-def _sparse_drivers(ind_kind, drivers, proc_pct):
-    """Each indicator's drivers as a list (CSR: ``ptr``, process, coefficient, mode), so the path
-    loop touches only the processes that move it. Levels compound multiplicatively: a growth rate in
-    % with coefficient 1 multiplies by 1 + x/100, which needs no logarithm or exponential."""
-    n_m, n_p = drivers.shape
-    ptr = np.zeros(n_m + 1, np.int64)
-    proc = np.empty(n_m * n_p, np.int64)
-    coef = np.empty(n_m * n_p)
-    mode = np.empty(n_m * n_p, np.int64)
-    k = 0
-    for m in range(n_m):
-        for p in range(n_p):
-            c = drivers[m, p]
-            if c == 0.0:
-                continue
-            proc[k] = p
-            coef[k] = c
-            if ind_kind[m] == LEVEL:
-                mode[k] = (MUL_PCT if c == 1.0 else POW_PCT) if proc_pct[p] else EXP_LINEAR
-            elif ind_kind[m] == SHARE:
-                mode[k] = LOG_PCT if proc_pct[p] else LINEAR
-            else:
-                mode[k] = LINEAR
-            k += 1
-        ptr[m + 1] = k
-    return ptr, proc[:k], coef[:k], mode[:k]
-
-
 @nb.njit(cache=True, inline="always")
-def _ar_params(th0, th1, th2):
+def ar_params(th0, th1, th2):
     """(mu, phi, sigma, stationary sd) from (mu, atanh phi, log sigma), with one exp for phi and the
     sd: phi = tanh(th1) and 1 / sqrt(1 - phi^2) = cosh(th1)."""
     e = np.exp(min(max(th1, -20.0), 20.0))
@@ -316,221 +342,152 @@ def _ar_params(th0, th1, th2):
     return th0, (e * e - 1.0) / (e * e + 1.0), sigma, sigma * 0.5 * (e + 1.0 / e)
 
 
-@nb.njit(cache=True)
-def _sharing(shift, vol, theta_over, pin_b, level_shock, ind_kind, drv_ptr, drv_p):
-    """What scenarios have in common, so that each path computes it once. For scenario s:
-    ``dev_same[s, p]`` is the first scenario whose deviations from the mean process p shares (they
-    differ by mean shifts after the process's pinned years and t = 0 only, so their paths differ by
-    the shifts); ``x_same[s, p]`` the first whose path of p is identical; ``ind_same[s, m]`` the
-    first whose indicator m is identical (same driver paths and level shocks; counts always draw
-    their own). Each is s itself when no earlier scenario qualifies. Also each process's last
-    pinned step."""
-    n_s, n_p, n_t = shift.shape
-    last_pin = np.zeros(n_p, np.int64)  # the start's deviation depends on the mean at t = 0
-    for p in range(n_p):
-        for t in range(n_t):
-            if not np.isnan(pin_b[p, t]):
-                last_pin[p] = t
-    dev_same = np.empty((n_s, n_p), np.int64)
-    x_same = np.empty((n_s, n_p), np.int64)
-    for s in range(n_s):
-        for p in range(n_p):
-            dev_same[s, p] = s
-            x_same[s, p] = s
-            for r in range(s - 1, -1, -1):  # the first one wins: go backwards
-                ok = True
-                for k in range(3):
-                    u, v = theta_over[s, p, k], theta_over[r, p, k]
-                    ok = ok and (u == v or (np.isnan(u) and np.isnan(v)))
-                shifted = False
-                for t in range(n_t):
-                    ok = ok and vol[s, p, t] == vol[r, p, t]
-                    ok = ok and (t > last_pin[p] or shift[s, p, t] == shift[r, p, t])
-                    shifted = shifted or shift[s, p, t] != shift[r, p, t]
-                if ok:
-                    dev_same[s, p] = r
-                    if not shifted:
-                        x_same[s, p] = r
-    n_m = ind_kind.size
-    ind_same = np.empty((n_s, n_m), np.int64)
-    for s in range(n_s):
-        for m in range(n_m):
-            ind_same[s, m] = s
-            if ind_kind[m] == COUNT or ind_kind[m] == ENTRIES:
-                continue
-            for r in range(s - 1, -1, -1):
-                ok = True
-                for k in range(drv_ptr[m], drv_ptr[m + 1]):
-                    ok = ok and x_same[s, drv_p[k]] == x_same[r, drv_p[k]]
-                for t in range(n_t):
-                    ok = ok and level_shock[s, m, t] == level_shock[r, m, t]
-                if ok:
-                    ind_same[s, m] = r
-    return dev_same, ind_same, last_pin
+@nb.njit(cache=True, inline="always")
+def _path_draws(state, sign, proc, mu, phi, sigma, x0, z_pin, nrm, scale, lane):
+    """Everything one path draws, into lane ``lane``: parameters with a sampling error, a start for
+    processes not observed at t = 0, the rest of partly observed steps, then the shocks."""
+    for p in range(proc.theta_hat.shape[0]):
+        if proc.uncertain[p]:
+            th0 = proc.theta_hat[p, 0]
+            th1 = proc.theta_hat[p, 1]
+            th2 = proc.theta_hat[p, 2]
+            for q in range(3):
+                z, state = next_normal(state)
+                z *= sign
+                th0 += proc.theta_chol[p, 0, q] * z
+                th1 += proc.theta_chol[p, 1, q] * z
+                th2 += proc.theta_chol[p, 2, q] * z
+            mu[p, lane], phi[p, lane], sigma[p, lane], sd0 = ar_params(th0, th1, th2)
+        else:
+            mu[p, lane], phi[p, lane], sigma[p, lane] = proc.fixed[p, 0], proc.fixed[p, 1], proc.fixed[p, 2]
+            sd0 = proc.fixed[p, 3]
+        x0[p, lane] = mu[p, lane]
+        if np.isnan(proc.pin_b[p, 0]) or proc.pin_a[p, 0] != 0.0:
+            z, state = next_normal(state)
+            x0[p, lane] += sd0 * sign * z
+    for k in range(proc.partial.shape[0]):
+        z, state = next_normal(state)
+        z_pin[proc.partial[k, 0], proc.partial[k, 1], lane] = sign * z
+    _shock_draws(state, proc.t_const, sign, nrm, scale, lane)
 
 
-@nb.njit(cache=True, parallel=True)
-def simulate(seed, path_offset, n_paths, block, antithetic,
-             theta_hat, theta_chol, theta_over, shock_chol, df, proc_pct,
-             pin_a, pin_b, pin_c, shift, vol, level_shock,
-             ind_kind, drivers, ind_link, ind_start, ind_state, ind_fixed,
-             tgt_ind, tgt_t, tgt_measure, tgt_base_t, tgt_base_value, tgt_cmp, tgt_threshold,
-             n_keep):
+@nb.njit(cache=True, nogil=True)
+def simulate(seed, path_offset, n_paths, antithetic, n_keep, proc, scen, ind, tgt):
     """Simulate ``n_paths`` paths starting at global index ``path_offset`` and reduce as it goes.
 
     Paths come in sampling units: single paths, or with ``antithetic`` pairs (2k, 2k + 1) that read
     the same stream, the second with every normal negated (the Student-t scales are shared; count
     draws come from each path's own stream), so both are draws of the model and their errors
-    partly cancel. ``n_paths`` and
-    ``path_offset`` are then even. Returns ``hits[s, j]`` (paths meeting target j under scenario s;
-    j = J is all targets at once), ``cross[s, r, j]`` (the sum over units of H_s H_r, H a unit's
-    hits, for standard errors), ``kept[s, m, t, i]`` (indicator values of global paths i < n_keep)
-    and ``bad[s, m]`` (paths whose indicator m became non-finite).
+    partly cancel; ``n_paths`` and ``path_offset`` are then even. Returns ``hits[s, j]`` (paths
+    meeting target j under scenario s; j = J is all targets at once), ``cross[s, r, j]`` (the sum
+    over units of H_s H_r, H a unit's hits, for standard errors), ``kept[s, m, t, i]`` (indicator
+    values of global paths i < n_keep) and ``bad[s, m]`` (paths whose indicator m became
+    non-finite).
 
     Paths go through in groups of LANES: each path draws its numbers alone, then the group's
     scenarios, indicators and targets are computed lane by lane as vectors. Every lane does the
     same arithmetic, so a path's result does not depend on its group (a last group is padded with
-    paths that are simulated and not counted).
+    paths that are simulated and not counted). The GIL is released: callers run disjoint ranges of
+    paths on threads and add the counts.
     """
-    n_s, n_p, n_t = shift.shape
-    n_m = ind_kind.size
-    n_j = tgt_ind.size
+    n_s, n_p, n_t = scen.shift.shape
+    n_m = ind.kind.size
+    n_j = tgt.ind.size
     unit = 2 if antithetic else 1
     n_groups = (n_paths + LANES - 1) // LANES
-    per_block = max(block // LANES, 1)
-    n_blocks = (n_groups + per_block - 1) // per_block
-    hits = np.zeros((n_blocks, n_s, n_j + 1), np.int64)
-    cross = np.zeros((n_blocks, n_s, n_s, n_j + 1), np.int64)
+    hits = np.zeros((n_s, n_j + 1), np.int64)
+    cross = np.zeros((n_s, n_s, n_j + 1), np.int64)
     n_kept = min(n_paths, max(n_keep - path_offset, 0))
     kept = np.full((n_s, n_m, n_t, n_kept), np.nan)
-    bad = np.zeros((n_blocks, n_s, n_m), np.int64)
+    bad = np.zeros((n_s, n_m), np.int64)
     seed64 = np.uint64(seed)
-    # a process's (mu, phi, sigma, stationary sd) are drawn per path only if they have a sampling error
-    uncertain = np.zeros(n_p, np.bool_)
-    fixed = np.empty((n_p, 4))
-    for p in range(n_p):
-        uncertain[p] = np.any(theta_chol[p] != 0.0)
-        fixed[p] = _ar_params(theta_hat[p, 0], theta_hat[p, 1], theta_hat[p, 2])
-    drv_ptr, drv_p, drv_c, drv_mode = _sparse_drivers(ind_kind, drivers, proc_pct)
-    dev_same, ind_same, last_pin = _sharing(shift, vol, theta_over, pin_b, level_shock, ind_kind,
-                                            drv_ptr, drv_p)
-    partial = np.argwhere(pin_c.T != 0.0)  # (t, p) of partly observed years, in drawing order
-    t_const = _t_constants(df)
-    start_level = ind_state.copy()
-    step_shock = level_shock.copy()  # levels: a factor; rates: points added; shares: points moved
-    for m in range(n_m):
-        if ind_kind[m] == LEVEL:
-            start_level[m] = np.exp(ind_state[m])
-            step_shock[:, m, :] = np.exp(level_shock[:, m, :])
-    for b in nb.prange(n_blocks):
-        cstart = np.empty(LANES, np.uint64)  # where each lane's count stream starts
-        cstate = np.empty(LANES, np.uint64)  # and where it is
-        mu = np.empty((n_p, LANES))
-        phi = np.empty((n_p, LANES))
-        sigma = np.empty((n_p, LANES))
-        x0 = np.empty((n_p, LANES))
-        z_pin = np.zeros((n_t, n_p, LANES))  # zero where a year is not partly observed
-        nrm = np.empty((n_t - 1, n_p, LANES))
-        scale = np.empty((n_t - 1, LANES))
-        eps = np.empty((n_t - 1, n_p, LANES))  # shocks of steps 1..T (step 0 is the start)
-        ar = np.empty((4, n_p, LANES))  # a scenario's mean, phi, sigma and current deviation
-        x = np.empty((n_s, n_p, n_t, LANES))
-        y = np.empty((n_s, n_m, n_t, LANES))
-        flow = np.zeros((n_m, n_t, LANES))
-        work = np.empty((3, LANES))
-        met = np.empty((n_s, n_j + 1, LANES), np.bool_)  # j = n_j: all targets
-        nonfinite = np.empty((n_s, n_m, LANES), np.bool_)
-        mask = np.zeros((n_s, n_j + 1), np.uint64)
-        for g in range(b * per_block, min((b + 1) * per_block, n_groups)):
-            for lane in range(LANES):
-                i = g * LANES + lane
-                sign = 1.0 - 2.0 * (i % unit)
-                state = path_state(seed64, np.uint64((path_offset + i) // unit))
-                cstart[lane] = path_state(seed64 ^ _COUNT_SALT, np.uint64(path_offset + i))
-                # only the numbers a path needs are drawn: parameters with a sampling error, a start
-                # for processes not observed at t = 0, the rest of partially observed years
-                for p in range(n_p):
-                    if uncertain[p]:
-                        th0 = theta_hat[p, 0]
-                        th1 = theta_hat[p, 1]
-                        th2 = theta_hat[p, 2]
-                        for q in range(3):
-                            z, state = next_normal(state)
-                            z *= sign
-                            th0 += theta_chol[p, 0, q] * z
-                            th1 += theta_chol[p, 1, q] * z
-                            th2 += theta_chol[p, 2, q] * z
-                        mu[p, lane], phi[p, lane], sigma[p, lane], sd0 = _ar_params(th0, th1, th2)
-                    else:
-                        mu[p, lane], phi[p, lane], sigma[p, lane] = fixed[p, 0], fixed[p, 1], fixed[p, 2]
-                        sd0 = fixed[p, 3]
-                    x0[p, lane] = mu[p, lane]
-                    if np.isnan(pin_b[p, 0]) or pin_a[p, 0] != 0.0:
-                        z, state = next_normal(state)
-                        x0[p, lane] += sd0 * sign * z
-                for k in range(partial.shape[0]):
-                    z, state = next_normal(state)
-                    z_pin[partial[k, 0], partial[k, 1], lane] = sign * z
-                _shock_draws(state, t_const, sign, nrm, scale, lane)
-            _correlate(shock_chol, nrm, scale, eps)
-            for s in range(n_s):
-                _paths_for_scenario(s, dev_same, last_pin, mu, phi, sigma, theta_over, x0, eps, z_pin,
-                                    pin_a, pin_b, pin_c, shift, vol, ar, x)
-                _indicators(s, ind_same, x[s], ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link,
-                            ind_start, start_level, ind_fixed, y[s], flow, cstart, cstate, step_shock[s],
-                            work)
-                for m in range(n_m):  # what an earlier scenario computed is copied, not recomputed
-                    r = ind_same[s, m]
-                    if r == s:  # a sum of y * 0 is 0 if every y is finite, NaN otherwise
-                        for lane in range(LANES):
-                            work[0, lane] = 0.0
-                        for t in range(ind_start[m] + 1, n_t):
-                            for lane in range(LANES):
-                                work[0, lane] += y[s, m, t, lane] * 0.0
-                        for lane in range(LANES):
-                            nonfinite[s, m, lane] = work[0, lane] != 0.0
-                    else:
-                        nonfinite[s, m] = nonfinite[r, m]
-                        if path_offset + g * LANES < n_keep:  # only kept paths read it
-                            y[s, m] = y[r, m]
-                for lane in range(LANES):
-                    met[s, n_j, lane] = True
-                for j in range(n_j):
-                    r = ind_same[s, tgt_ind[j]]
-                    if r == s:
-                        _targets_met(y[s], tgt_ind[j], tgt_t[j], tgt_measure[j], tgt_base_t[j],
-                                     tgt_base_value[j], tgt_cmp[j], tgt_threshold[j], work[0], met[s, j])
-                    else:
-                        met[s, j] = met[r, j]
+    cstart = np.empty(LANES, np.uint64)  # where each lane's count stream starts
+    cstate = np.empty(LANES, np.uint64)  # and where it is
+    mu = np.empty((n_p, LANES))
+    phi = np.empty((n_p, LANES))
+    sigma = np.empty((n_p, LANES))
+    x0 = np.empty((n_p, LANES))
+    z_pin = np.zeros((n_t, n_p, LANES))  # zero where a step is not partly observed
+    nrm = np.empty((n_t - 1, n_p, LANES))
+    scale = np.empty((n_t - 1, LANES))
+    eps = np.empty((n_t - 1, n_p, LANES))  # shocks of steps 1..T (step 0 is the start)
+    ar = np.empty((4, n_p, LANES))  # a scenario's mean, phi, sigma and current deviation
+    x = np.empty((n_s, n_p, n_t, LANES))
+    y = np.empty((n_s, n_m, n_t, LANES))
+    flow = np.zeros((n_m, n_t, LANES))
+    work = np.empty((3, LANES))
+    met = np.empty((n_s, n_j + 1, LANES), np.bool_)  # j = n_j: all targets
+    nonfinite = np.empty((n_s, n_m, LANES), np.bool_)
+    mask = np.zeros((n_s, n_j + 1), np.uint64)
+    for g in range(n_groups):
+        for lane in range(LANES):
+            i = g * LANES + lane
+            sign = 1.0 - 2.0 * (i % unit)
+            state = path_state(seed64, np.uint64((path_offset + i) // unit))
+            cstart[lane] = path_state(seed64 ^ _COUNT_SALT, np.uint64(path_offset + i))
+            _path_draws(state, sign, proc, mu, phi, sigma, x0, z_pin, nrm, scale, lane)
+        _correlate(proc.shock_chol, nrm, scale, eps)
+        for s in range(n_s):
+            _processes(s, proc, scen, mu, phi, sigma, x0, eps, z_pin, ar, x)
+            _indicators(s, scen, ind, x[s], y, flow, cstart, cstate, work)
+            for m in range(n_m):  # what an earlier scenario computed is copied, not recomputed
+                r = scen.ind_same[s, m]
+                if r == s:  # a sum of y * 0 is 0 if every y is finite, NaN otherwise
                     for lane in range(LANES):
-                        met[s, n_j, lane] &= met[s, j, lane]
-            # reduce the lanes that are paths of this call, as bit masks (bit = lane)
-            n_in = min(LANES, n_paths - g * LANES)
-            valid = (np.uint64(1) << np.uint64(n_in)) - np.uint64(1)
-            for s in range(n_s):
+                        work[0, lane] = 0.0
+                    for t in range(ind.start[m] + 1, n_t):
+                        for lane in range(LANES):
+                            work[0, lane] += y[s, m, t, lane] * 0.0
+                    for lane in range(LANES):
+                        nonfinite[s, m, lane] = work[0, lane] != 0.0
+                else:
+                    for lane in range(LANES):
+                        nonfinite[s, m, lane] = nonfinite[r, m, lane]
+                    if path_offset + g * LANES < n_keep and not scen.copy[s, m]:  # only kept paths read it
+                        _copy_rows(y[r, m], y[s, m])
+            for lane in range(LANES):
+                met[s, n_j, lane] = True
+            for j in range(n_j):
+                r = scen.ind_same[s, tgt.ind[j]]
+                if r == s:
+                    _target_met(y[s], tgt.ind[j], tgt.t[j], tgt.measure[j], tgt.base_t[j],
+                                tgt.base_value[j], tgt.cmp[j], tgt.threshold[j], work[0], met[s, j])
+                else:
+                    for lane in range(LANES):
+                        met[s, j, lane] = met[r, j, lane]
+                for lane in range(LANES):
+                    met[s, n_j, lane] &= met[s, j, lane]
+        # reduce the lanes that are paths of this call, as bit masks (bit = lane)
+        n_in = min(LANES, n_paths - g * LANES)
+        valid = (np.uint64(1) << np.uint64(n_in)) - np.uint64(1)
+        for s in range(n_s):
+            for j in range(n_j + 1):
+                mask[s, j] = _lane_mask(met[s, j]) & valid
+                hits[s, j] += _popcount(mask[s, j])
+            for m in range(n_m):
+                bad[s, m] += _popcount(_lane_mask(nonfinite[s, m]) & valid)
+        for s in range(n_s):
+            for r in range(s, n_s):
                 for j in range(n_j + 1):
-                    mask[s, j] = _lane_mask(met[s, j]) & valid
-                    hits[b, s, j] += _popcount(mask[s, j])
-                for m in range(n_m):
-                    bad[b, s, m] += _popcount(_lane_mask(nonfinite[s, m]) & valid)
-            for s in range(n_s):
-                for r in range(s, n_s):
-                    for j in range(n_j + 1):
-                        # sum over units of H_s H_r: pairs add the products across the pair
-                        both = mask[s, j] & mask[r, j]
-                        if unit == 2:
-                            both_across = mask[s, j] & _swap_pairs(mask[r, j])
-                            cross[b, s, r, j] += _popcount(both) + _popcount(both_across)
-                        else:
-                            cross[b, s, r, j] += _popcount(both)
-            for lane in range(n_in):
-                if path_offset + g * LANES + lane < n_keep:
-                    kept[:, :, :, g * LANES + lane] = y[:, :, :, lane]
-    total = cross.sum(axis=0)
+                    # sum over units of H_s H_r: pairs add the products across the pair
+                    both = mask[s, j] & mask[r, j]
+                    if unit == 2:
+                        both_across = mask[s, j] & _swap_pairs(mask[r, j])
+                        cross[s, r, j] += _popcount(both) + _popcount(both_across)
+                    else:
+                        cross[s, r, j] += _popcount(both)
+        for lane in range(n_in):
+            i = g * LANES + lane
+            if path_offset + i < n_keep:
+                for s in range(n_s):
+                    for m in range(n_m):
+                        for t in range(n_t):
+                            kept[s, m, t, i] = y[s, m, t, lane]
     for s in range(n_s):
         for r in range(s):
-            total[s, r] = total[r, s]
-    return hits.sum(axis=0), total, kept, bad.sum(axis=0)
+            for j in range(n_j + 1):
+                cross[s, r, j] = cross[r, s, j]
+    return hits, cross, kept, bad
 
 
 _M55 = np.uint64(0x5555555555555555)
@@ -564,28 +521,37 @@ def _swap_pairs(v):
 
 
 @nb.njit(cache=True, inline="always")
-def _paths_for_scenario(s, dev_same, last_pin, mu_d, phi_d, sigma_d, theta_over, x0, eps, z_pin, pin_a, pin_b,
-                        pin_c, shift, vol, ar, x):
+def _copy_rows(src, dst):
+    """dst[t, lane] = src[t, lane] (loops: a slice assignment would compile its shape checks)."""
+    for t in range(src.shape[0]):
+        for lane in range(LANES):
+            dst[t, lane] = src[t, lane]
+
+
+@nb.njit(cache=True)
+def _processes(s, proc, scen, mu_d, phi_d, sigma_d, x0, eps, z_pin, ar, x):
     """Scenario s's process paths ``x[s, p, t]`` (all lanes), as deviations from the mean (AR(1))
-    added to it. A pinned year (pin_b not NaN) is a * (the AR draw) + b + c * z: a full observed
+    added to it. A pinned step (pin_b not NaN) is a * (the AR draw) + b + c * z: a full observed
     year has a = c = 0; a year known up to some months keeps part of the draw. A scenario's
     parameter override (not NaN) replaces the path's drawn parameter. Processes whose deviations an
-    earlier scenario shares (see _sharing) are that scenario's paths moved by the shifts."""
+    earlier scenario shares are that scenario's paths moved by the shifts."""
     n_p, n_t = x.shape[1], x.shape[2]
+    shift, vol = scen.shift, scen.vol
     for p in range(n_p):
-        r = dev_same[s, p]
+        r = scen.dev_same[s, p]
         if r != s:
             for t in range(n_t):
                 moved = shift[s, p, t] - shift[r, p, t]
                 for lane in range(LANES):
                     x[s, p, t, lane] = x[r, p, t, lane] + moved
             continue
-        over_mu, over_phi, over_sigma = theta_over[s, p, 0], theta_over[s, p, 1], theta_over[s, p, 2]
+        over = scen.theta_over[s, p]
+        over_mu, over_phi, over_sigma = over[0], over[1], over[2]
         for lane in range(LANES):
             ar[0, p, lane] = mu_d[p, lane] if np.isnan(over_mu) else over_mu
             ar[1, p, lane] = phi_d[p, lane] if np.isnan(over_phi) else over_phi
             ar[2, p, lane] = sigma_d[p, lane] if np.isnan(over_sigma) else over_sigma
-        a, b, c = pin_a[p, 0], pin_b[p, 0], pin_c[p, 0]
+        a, b, c = proc.pin_a[p, 0], proc.pin_b[p, 0], proc.pin_c[p, 0]
         for lane in range(LANES):
             prev = x0[p, lane]
             if not np.isnan(b):
@@ -594,8 +560,8 @@ def _paths_for_scenario(s, dev_same, last_pin, mu_d, phi_d, sigma_d, theta_over,
             ar[3, p, lane] = prev - (ar[0, p, lane] + shift[s, p, 0])  # the deviation from the mean
         for t in range(1, n_t):
             shifted, v = shift[s, p, t], vol[s, p, t]
-            a, b, c = pin_a[p, t], pin_b[p, t], pin_c[p, t]
-            if t <= last_pin[p] and not np.isnan(b):
+            a, b, c = proc.pin_a[p, t], proc.pin_b[p, t], proc.pin_c[p, t]
+            if t <= proc.last_pin[p] and not np.isnan(b):
                 for lane in range(LANES):
                     mean_t = ar[0, p, lane] + shifted
                     d = ar[1, p, lane] * ar[3, p, lane] + ar[2, p, lane] * v * eps[t - 1, p, lane]
@@ -611,35 +577,47 @@ def _paths_for_scenario(s, dev_same, last_pin, mu_d, phi_d, sigma_d, theta_over,
 
 
 @nb.njit(cache=True, inline="always")
-def _indicators(s, ind_same, x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_link, ind_start, start_level,
-                ind_fixed, y, flow, cstart, cstate, shock, work):
+def _indicators(s, scen, ind, x, y_all, flow, cstart, cstate, work):
     """Scenario s's indicator values ``y[m, t]`` (all lanes) from its process paths ``x[p, t]``,
-    except those an earlier scenario computed; observed years stay fixed. A level compounds by a
-    product of factors (a growth below -100% makes it NaN, reported as non-finite), a share on the
-    logit scale, a rate is the sum of its drivers. Counts draw from each lane's count stream,
-    restarted at ``cstart`` for every scenario (so scenarios draw the same numbers)."""
+    in order (operands first), except those an earlier scenario computed; observed years stay
+    fixed. The one switch on the kind (sim.kinds):
+
+    - rate: the sum of its drivers (+ a shock in points);
+    - level: compounds by a product of factors; a year's factor is at least 0 (a level cannot fall
+      by more than all of it);
+    - share: its logit moves by its drivers; a shock moves the share by points;
+    - count: last year's stock + Poisson(stock x entry rate) − Binomial(stock, exit rate), drawn
+      from each lane's count stream, restarted at ``cstart`` for every scenario (so scenarios draw
+      the same numbers); entries: the entries of its stock;
+    - ratio: its last observed value times the ratio of its two operands' growth since then.
+    """
+    y = y_all[s]
     n_t = x.shape[1]
     level = work[1]
     factor = work[2]
+    shock = scen.shock[s]
     for lane in range(LANES):
         cstate[lane] = cstart[lane]
-    for m in range(ind_kind.size):
-        kind = ind_kind[m]
-        if ind_same[s, m] != s:
+    for m in range(ind.kind.size):
+        kind = ind.kind[m]
+        r = scen.ind_same[s, m]
+        if r != s:
+            if scen.copy[s, m]:
+                _copy_rows(y_all[r, m], y[m])
             continue
-        first = ind_start[m] + 1
+        first = ind.start[m] + 1
         for t in range(min(first, n_t)):
             for lane in range(LANES):
-                y[m, t, lane] = ind_fixed[m, t]
-        lo, hi = drv_ptr[m], drv_ptr[m + 1]
+                y[m, t, lane] = ind.fixed[m, t]
+        lo, hi = ind.drv_ptr[m], ind.drv_ptr[m + 1]
         for lane in range(LANES):
-            level[lane] = start_level[m]
+            level[lane] = ind.start_level[m]
         if kind == RATE:
             for t in range(first, n_t):
                 for lane in range(LANES):
                     y[m, t, lane] = 0.0
                 for k in range(lo, hi):
-                    p, c = drv_p[k], drv_c[k]
+                    p, c = ind.drv_p[k], ind.drv_c[k]
                     for lane in range(LANES):
                         y[m, t, lane] += c * x[p, t, lane]
                 for lane in range(LANES):
@@ -649,14 +627,13 @@ def _indicators(s, ind_same, x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_l
                 for lane in range(LANES):
                     factor[lane] = shock[m, t]
                 for k in range(lo, hi):
-                    p, c = drv_p[k], drv_c[k]
-                    if drv_mode[k] == MUL_PCT:
+                    p, c, mode = ind.drv_p[k], ind.drv_c[k], ind.drv_mode[k]
+                    if mode == MUL_PCT:
                         for lane in range(LANES):
-                            f = 1.0 + x[p, t, lane] * 0.01
-                            factor[lane] *= f if f >= 0.0 else np.nan
-                    elif drv_mode[k] == POW_PCT:
+                            factor[lane] *= max(1.0 + x[p, t, lane] * 0.01, 0.0)
+                    elif mode == POW_PCT:
                         for lane in range(LANES):
-                            factor[lane] *= np.exp(c * np.log1p(x[p, t, lane] / 100.0))
+                            factor[lane] *= np.exp(c * np.log1p(max(x[p, t, lane] / 100.0, -1.0)))
                     else:
                         for lane in range(LANES):
                             factor[lane] *= np.exp(c * x[p, t, lane])
@@ -668,10 +645,10 @@ def _indicators(s, ind_same, x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_l
                 for lane in range(LANES):
                     factor[lane] = 0.0  # the step of the logit
                 for k in range(lo, hi):
-                    p, c = drv_p[k], drv_c[k]
-                    if drv_mode[k] == LOG_PCT:
+                    p, c = ind.drv_p[k], ind.drv_c[k]
+                    if ind.drv_mode[k] == LOG_PCT:
                         for lane in range(LANES):
-                            factor[lane] += c * np.log1p(x[p, t, lane] / 100.0)
+                            factor[lane] += c * np.log1p(max(x[p, t, lane] / 100.0, -1.0 + 1e-12))
                     else:
                         for lane in range(LANES):
                             factor[lane] += c * x[p, t, lane]
@@ -688,30 +665,37 @@ def _indicators(s, ind_same, x, ind_kind, drv_ptr, drv_p, drv_c, drv_mode, ind_l
                 stock = level[lane]
                 cs = cstate[lane]
                 for t in range(first, n_t):
-                    entry_rate = max(x[ind_link[m, 0], t, lane], 0.0) / 100.0
+                    entry_rate = max(x[ind.link[m, 0], t, lane], 0.0) / 100.0
                     entries, cs = next_poisson(cs, stock * entry_rate)
                     exits = 0.0
-                    if ind_link[m, 1] >= 0:
-                        exit_rate = min(max(x[ind_link[m, 1], t, lane], 0.0) / 100.0, 1.0)
+                    if ind.link[m, 1] >= 0:
+                        exit_rate = min(max(x[ind.link[m, 1], t, lane], 0.0) / 100.0, 1.0)
                         exits, cs = next_binomial(cs, stock, exit_rate)
                     stock += entries - exits
                     y[m, t, lane] = stock
                     flow[m, t, lane] = entries
                 cstate[lane] = cs
-    for m in range(ind_kind.size):
-        if ind_kind[m] == ENTRIES:  # second pass: needs its stock's entries
-            stock = ind_link[m, 0]
-            for t in range(n_t):
+        elif kind == ENTRIES:
+            stock = ind.operand[m, 0]
+            for t in range(first, n_t):
                 for lane in range(LANES):
-                    y[m, t, lane] = ind_fixed[m, t] if t <= ind_start[stock] else flow[stock, t, lane]
+                    y[m, t, lane] = ind.fixed[m, t] if t <= ind.start[stock] else flow[stock, t, lane]
+        elif kind == RATIO:
+            num, den, st = ind.operand[m, 0], ind.operand[m, 1], ind.start[m]
+            for lane in range(LANES):
+                level[lane] *= y[den, st, lane] / y[num, st, lane]
+            for t in range(first, n_t):
+                for lane in range(LANES):
+                    y[m, t, lane] = level[lane] * y[num, t, lane] / y[den, t, lane]
 
 
 @nb.njit(cache=True, inline="always")
-def _targets_met(y, m, t, measure, base_t, base_value, cmp, threshold, value, met):
-    """Whether each lane meets one target: ``met[lane]`` (``value`` is scratch)."""
+def _target_met(y, m, t, measure, base_t, base_value, cmp, threshold, value, met):
+    """Whether each lane meets one target: ``met[lane]`` (``value`` is scratch); sim.targets'
+    measure_of and met say the same in NumPy."""
     for lane in range(LANES):
         value[lane] = y[m, t, lane]
-    if measure != VALUE:
+    if measure != 0:
         for lane in range(LANES):
             base = base_value if base_t < 0 else y[m, base_t, lane]
             value[lane] = (value[lane] / base - 1.0) * 100.0 if measure == PCT_CHANGE else value[lane] - base
@@ -729,24 +713,26 @@ def _targets_met(y, m, t, measure, base_t, base_value, cmp, threshold, value, me
             met[lane] = value[lane] < threshold
 
 
-@nb.njit(cache=True, parallel=True)
-def sample_shocks(seed, n_paths, n_t, chol, df):
-    """The shocks ``simulate`` would feed path i, without the rest (for tests and benchmarks):
-    an array (n_paths, n_t, n_p) drawn from each path's own stream."""
+@nb.njit(cache=True, nogil=True)
+def _sample_shocks(seed, n_paths, n_t, chol, t_const):
     n_p = chol.shape[0]
     out = np.empty((n_paths, n_t, n_p))
     seed64 = np.uint64(seed)
-    n_groups = (n_paths + LANES - 1) // LANES
-    per_block = 512
-    t_const = _t_constants(df)
-    for b in nb.prange((n_groups + per_block - 1) // per_block):
-        nrm = np.empty((n_t, n_p, LANES))
-        scale = np.empty((n_t, LANES))
-        eps = np.empty((n_t, n_p, LANES))
-        for g in range(b * per_block, min((b + 1) * per_block, n_groups)):
-            for lane in range(LANES):
-                _shock_draws(path_state(seed64, np.uint64(g * LANES + lane)), t_const, 1.0, nrm, scale, lane)
-            _correlate(chol, nrm, scale, eps)
-            for lane in range(min(LANES, n_paths - g * LANES)):
-                out[g * LANES + lane] = eps[:, :, lane]
+    nrm = np.empty((n_t, n_p, LANES))
+    scale = np.empty((n_t, LANES))
+    eps = np.empty((n_t, n_p, LANES))
+    for g in range((n_paths + LANES - 1) // LANES):
+        for lane in range(LANES):
+            _shock_draws(path_state(seed64, np.uint64(g * LANES + lane)), t_const, 1.0, nrm, scale, lane)
+        _correlate(chol, nrm, scale, eps)
+        for lane in range(min(LANES, n_paths - g * LANES)):
+            for t in range(n_t):
+                for p in range(n_p):
+                    out[g * LANES + lane, t, p] = eps[t, p, lane]
     return out
+
+
+def sample_shocks(seed: int, n_paths: int, n_t: int, chol: np.ndarray, df: float) -> np.ndarray:
+    """The shocks ``simulate`` would feed path i, without the rest (for tests and benchmarks):
+    an array (n_paths, n_t, n_p) drawn from each path's own stream."""
+    return _sample_shocks(seed, n_paths, n_t, np.ascontiguousarray(chol, dtype=np.float64), t_constants(df))

@@ -14,12 +14,17 @@ import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sim import units
 from sim.errors import SimError
+from sim.kinds import KINDS
 from sim.yamlio import read_text
+
+if TYPE_CHECKING:
+    from sim.spec import ModelSpec
 
 COLUMNS = ["region", "indicator", "period", "months", "value", "unit", "qualifier", "published",
            "source", "clause", "note"]
@@ -30,6 +35,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # names of indicators in % (shares, growth rates, changes: calibration/data/README.md)
 _PERCENT_NAME = re.compile(r"_(share|growth|change|change_since_\d{4})$")
 BASE_UNIT = {"money": "亿元", "count": "家", "percent": "%", "pp": "pp"}
+NATIONAL = "China"  # the region national processes are observed in
 
 
 def load(folder: str | Path) -> pd.DataFrame:
@@ -164,3 +170,97 @@ def series(obs: pd.DataFrame, region: str, indicator: str, *, full_year: bool = 
     if full_year:
         sel = sel[(sel["first_month"] == 1) & (sel["last_month"] == 12)]
     return sel.set_index("period")["value"].sort_index()
+
+
+def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
+                         ) -> tuple[dict[str, dict[int, float]], dict[str, dict[int, tuple[float, int]]]]:
+    """What the data say about each process: full years, and the latest year-to-date figures.
+
+    A process is observed directly (its data name, in the region or, if national, in China), or
+    through an indicator whose other drivers are known: a regional growth rate minus the national
+    one gives the spread; revenue growth, real growth and prices give the wedge.
+    """
+    full: dict[str, dict[int, float]] = {}
+    ytd: dict[str, dict[int, tuple[float, int]]] = {}
+    for name, spec in model.processes.items():
+        where = NATIONAL if spec.scope == "national" else region
+        full[name] = series(obs, where, spec.data or name).to_dict()
+        ytd[name] = _latest_ytd(obs, where, spec.data or name, exclude=full[name])
+    for ind_name, ind in model.indicators.items():  # a stock, its entries and next stock: the rates
+        if not ind.entry:
+            continue
+        stock = series(obs, region, ind.data or ind_name)
+        flows = [i for i, spec in model.indicators.items() if spec.operands == [ind_name]
+                 and KINDS[spec.kind].state == "operand"]
+        entries = series(obs, region, flows[0]) if flows else pd.Series(dtype=float)
+        for year, new in entries.items():
+            if year - 1 in stock.index and stock[year - 1] > 0:
+                full[ind.entry].setdefault(year, 100 * new / stock[year - 1])
+                if ind.exit and year in stock.index:
+                    exits = stock[year - 1] + new - stock[year]
+                    full[ind.exit].setdefault(year, 100 * exits / stock[year - 1])
+    changed = True
+    while changed:
+        changed = False
+        for ind_name, ind in model.indicators.items():
+            kind = KINDS[ind.kind]
+            if not ind.drivers or kind.compounds not in (None, "factor"):
+                continue
+            if kind.compounds is None:
+                data_name, compound = ind.data or ind_name, False
+            elif ind.growth_data:
+                data_name, compound = ind.growth_data, True
+            else:
+                continue
+            for year, value in series(obs, region, data_name).items():
+                changed |= _solve(ind.drivers, full, year, value, compound, model)
+            for year, (value, months) in _latest_ytd(obs, region, data_name, exclude={}).items():
+                parts = {p: {y: v for y, (v, m) in ytd[p].items() if m == months} | full[p]
+                         for p in ind.drivers}
+                unknown = [p for p in ind.drivers if year not in parts[p]]
+                if len(unknown) == 1 and year not in full[unknown[0]] and year not in ytd[unknown[0]]:
+                    solved = {p: dict(parts[p]) for p in ind.drivers}
+                    if _solve(ind.drivers, solved, year, value, compound, model):
+                        ytd[unknown[0]][year] = (solved[unknown[0]][year], months)
+                        changed = True
+    return full, ytd
+
+
+def _solve(drivers: dict[str, float], known: dict[str, dict[int, float]], year: int, value: float,
+           compound: bool, model: ModelSpec) -> bool:
+    """Fill the one unknown driver of an observed indicator value; True if it did."""
+    unknown = [p for p in drivers if year not in known[p]]
+    if len(unknown) != 1:
+        return False
+    q = unknown[0]
+    try:
+        solved = _solved(drivers, known, year, value, compound, model, q)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        solved = None  # an extreme coefficient or value: leave it unknown
+    if solved is None or not math.isfinite(solved):
+        return False
+    known[q][year] = solved
+    return True
+
+
+def _solved(drivers: dict[str, float], known: dict[str, dict[int, float]], year: int, value: float,
+            compound: bool, model: ModelSpec, q: str) -> float | None:
+    if compound:
+        if any(model.processes[p].unit != "%" for p in drivers):
+            return None
+        rest = sum(c * math.log1p(known[p][year] / 100) for p, c in drivers.items() if p != q)
+        return 100 * math.expm1((math.log1p(value / 100) - rest) / drivers[q])
+    rest = sum(c * known[p][year] for p, c in drivers.items() if p != q)
+    return (value - rest) / drivers[q]
+
+
+def _latest_ytd(obs: pd.DataFrame, region: str, indicator: str, exclude: dict
+                ) -> dict[int, tuple[float, int]]:
+    """The latest year-to-date figure (months 1..m, m < 12) of each year without a full-year one."""
+    sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator) & (obs["first_month"] == 1)
+              & (obs["last_month"] < 12)]
+    out = {}
+    for row in sel.sort_values("last_month").itertuples():
+        if row.period not in exclude:
+            out[int(row.period)] = (float(row.value), int(row.last_month))
+    return out

@@ -1,32 +1,27 @@
-"""From validated inputs to the flat arrays the kernel reads.
+"""From validated inputs to the kernel's inputs: four named groups of arrays, and their labels.
 
 Everything that needs Python objects happens here: resolving names, reading the base-year state
-from the observations, converting target units, compiling 'about' into a comparison, and deciding
-which targets cannot be simulated (and saying why) instead of dropping them.
+from the observations, converting target units, compiling 'about' into a comparison, working out
+what scenarios share, and deciding which targets cannot be simulated (and saying why) instead of
+dropping them. A :class:`Plan` is frozen: analysis and sweeps change its assumptions through
+:meth:`Plan.with_assumptions`, :meth:`Plan.variants` and :meth:`Plan.with_edits`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from sim import kernels, units
+from sim import kernels, targets, units
 from sim.conditioning import partial_year
-from sim.observations import series
+from sim.kinds import BY_CODE, KINDS
+from sim.observations import NATIONAL, known_process_values, series
 from sim.spec import IndicatorSpec, ModelSpec, ParamsFile, ScenarioFile, TargetSpec
-
-# 左右: targets are set on a half-point grid (6%, 6.5%, 7% …), so "6.5%左右" is met by anything
-# closer to 6.5 than to the step below: a tolerance of 0.25 in the target's unit for % and
-# percentage points. Levels are rarely "about"; for them 1% of the value.
-ABOUT_TOLERANCE = {"percent": 0.25, "pp": 0.25}
-ABOUT_TOLERANCE_RELATIVE = 0.01
-NATIONAL = "China"
-_CMP = {">=": kernels.GE, ">": kernels.GT, "<=": kernels.LE, "<": kernels.LT}
-_MEASURE = {"level": kernels.VALUE, "growth": kernels.PCT_CHANGE,
-            "change_since": kernels.PCT_CHANGE, "difference_since": kernels.DIFFERENCE}
 
 
 @dataclass(frozen=True)
@@ -37,9 +32,30 @@ class Skipped:
     reason: str
 
 
-@dataclass
+@dataclass(frozen=True)
+class Assumptions:
+    """A scenario's assumptions as arrays on the grid: shifts of process means, volatility
+    multipliers, parameter overrides (NaN: the path's own) and one-off indicator shocks (% of a
+    level, points of a rate or share)."""
+
+    shift: np.ndarray  # (n_s, n_p, n_t)
+    vol: np.ndarray  # (n_s, n_p, n_t)
+    theta_over: np.ndarray  # (n_s, n_p, 3)
+    level_shock: np.ndarray  # (n_s, n_m, n_t)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One variant of a scenario: its mean shifts and volatility multipliers by process."""
+
+    label: str
+    shift: Mapping[str, float] = field(default_factory=dict)
+    volatility: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Plan:
-    """Everything one run needs, as arrays, plus the labels to put the results back together."""
+    """Everything one run needs: the kernel's inputs, and the labels to put the results together."""
 
     region: str
     years: list[int]
@@ -50,95 +66,89 @@ class Plan:
     targets: list[str]
     target_info: pd.DataFrame
     skipped: list[Skipped]
-    arrays: dict[str, np.ndarray | float] = field(repr=False)
+    proc: kernels.Processes | None = field(default=None, repr=False)
+    assumptions: Assumptions | None = field(default=None, repr=False)
+    scen: kernels.Scenarios | None = field(default=None, repr=False)
+    ind: kernels.Indicators | None = field(default=None, repr=False)
+    tgt: kernels.Targets | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # indicator, year, value (observed)
     observations: pd.DataFrame = field(default_factory=pd.DataFrame)  # the data rows the run read
-    indicator_info: pd.DataFrame = field(default_factory=pd.DataFrame)  # by indicator: names, unit
+    indicator_info: pd.DataFrame = field(default_factory=pd.DataFrame)  # by indicator: names, unit, kind
+
+    def with_assumptions(self, assumptions: Assumptions, scenarios: Sequence[str],
+                         weights: np.ndarray | None = None) -> Plan:
+        """The same plan under other scenarios (what they share is worked out again)."""
+        weights = np.full(len(scenarios), 1 / len(scenarios)) if weights is None else weights
+        return dataclasses.replace(self, scenarios=list(scenarios), weights=weights, assumptions=assumptions,
+                                   scen=_scenario_group(assumptions, self.proc, self.ind))
+
+    def step(self, year: int) -> int:
+        """The grid step of ``year``, at least 1 (step 0 is the initial state)."""
+        return max(year - self.years[0], 1)
+
+    def variants(self, base: str, edits: Sequence[Edit], from_year: int) -> Plan:
+        """A plan whose scenarios are copies of scenario ``base``, each changed by one edit from
+        ``from_year`` on: its shifts added to the means, its multipliers applied to the volatility."""
+        s = self.scenarios.index(base)
+        a = self.assumptions
+        n = len(edits)
+        shift, vol = np.repeat(a.shift[s:s + 1], n, axis=0), np.repeat(a.vol[s:s + 1], n, axis=0)
+        t0 = self.step(from_year)
+        for k, edit in enumerate(edits):
+            for name, by in edit.shift.items():
+                shift[k, self.processes.index(name), t0:] += by
+            for name, by in edit.volatility.items():
+                vol[k, self.processes.index(name), t0:] *= by
+        edited = Assumptions(shift, vol, np.repeat(a.theta_over[s:s + 1], n, axis=0),
+                             np.repeat(a.level_shock[s:s + 1], n, axis=0))
+        return self.with_assumptions(edited, [e.label for e in edits])
+
+    def with_edits(self, *, shift: Mapping[str, float] | None = None,
+                   volatility: float = 1.0, from_year: int) -> Plan:
+        """Every scenario with the means of some processes shifted and every volatility multiplied,
+        from ``from_year`` on (processes the plan does not use are ignored)."""
+        a = self.assumptions
+        shifted, vol = a.shift.copy(), a.vol.copy()
+        t0 = self.step(from_year)
+        for name, by in (shift or {}).items():
+            if name in self.processes:
+                shifted[:, self.processes.index(name), t0:] += by
+        vol[:, :, t0:] *= volatility
+        return self.with_assumptions(dataclasses.replace(a, shift=shifted, vol=vol), self.scenarios,
+                                     self.weights)
 
 
 def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame) -> Plan:
     """Lay out a run of ``scenario`` on the observations ``obs`` (already cut to the vintage)."""
     scenario.check_against(model)
     region = scenario.region
-    used = list(dict.fromkeys(t.indicator for t in scenario.targets.values() if t.indicator))
-    used = list(dict.fromkeys([*(model.indicators[n].of for n in used if model.indicators[n].of), *used]))
+    used = _with_operands([t.indicator for t in scenario.targets.values() if t.indicator], model)
     histories = {name: _history(model.indicators[name], name, region, obs) for name in used}
     skipped: list[Skipped] = []
     live: dict[str, TargetSpec] = {}
     for tid, target in scenario.targets.items():
-        if target.indicator is None:
-            skipped.append(Skipped(tid, f"no model for this quantity yet (model {model.name!r} has no "
-                                        "indicator for it)"))
-            continue
-        ind = model.indicators[target.indicator]
-        hist = histories[ind.of] if ind.kind == "entries" else histories[target.indicator]
-        reason = _why_not(target, ind if ind.kind != "entries" else model.indicators[ind.of], hist, region)
-        missing = [p for p in ind.processes(model) if p not in params.processes]
-        if not reason and missing:
-            reason = (f"{params.path.name} has no parameters for process {missing[0]}"
-                      + (" (too few observations to estimate it)" if missing[0] in params.note
-                         else "; run sim calibrate"))
+        reason = _why_not(target, model, params, histories, region)
         if reason:
             skipped.append(Skipped(tid, reason))
         else:
             live[tid] = target
-    indicators = list(dict.fromkeys(t.indicator for t in live.values()))
-    indicators = list(dict.fromkeys([*(model.indicators[n].of for n in indicators if model.indicators[n].of),
-                                     *indicators]))
+    indicators = _with_operands([t.indicator for t in live.values()], model)
     procs = list(dict.fromkeys(p for name in indicators for p in model.indicators[name].processes(model)))
+    weights = np.array([s.weight for s in scenario.scenarios.values()])
     if not live:
-        return Plan(region, [], procs, indicators, list(scenario.scenarios), _weights(scenario), [],
-                    pd.DataFrame(), skipped, {}, [])
-    starts = {name: max(histories[model.indicators[name].of or name].values.index, default=None)
-              for name in indicators}
+        return Plan(region, [], procs, indicators, list(scenario.scenarios), weights, [], pd.DataFrame(),
+                    skipped)
+    starts = [max(histories[_anchor(name, model)].values.index, default=None) for name in indicators]
     # the grid starts at least a year before the first target year: year 0 is the initial state,
     # scenarios act on the simulated years after it
-    first = min([y for y in starts.values() if y is not None] + [t.year - 1 for t in live.values()])
-    last = max(t.year for t in live.values())
-    years = list(range(first, last + 1))
-
-    arrays: dict = {}
+    first = min([y for y in starts if y is not None] + [t.year - 1 for t in live.values()])
+    years = list(range(first, max(t.year for t in live.values()) + 1))
     notes: list[str] = []
-    arrays.update(_process_arrays(procs, model, params, region, obs, years, notes))
-    arrays.update(_scenario_arrays(scenario, procs, indicators, model, years))
-    arrays.update(_indicator_arrays(indicators, model, procs, histories, years))
-    info = []
-    tgt = {k: [] for k in ("ind", "t", "measure", "base_t", "base_value", "cmp", "threshold")}
-    for tid, target in live.items():
-        ind = model.indicators[target.indicator]
-        hist = histories[target.indicator]
-        m = indicators.index(target.indicator)
-        value = _in_model_unit(target, ind)
-        scale = target.value / value if value else 1.0  # model unit -> the target's unit
-        last_seen = max((y for y in hist.values.index if y <= target.year), default=None)
-        cmp, threshold = _comparison(target, ind, value)
-        base_year = {"growth": target.year - 1}.get(target.measure, target.base_year)
-        base_t, base_value = -1, math.nan
-        if base_year is not None:
-            if base_year >= first:
-                base_t = base_year - first
-            else:
-                base_value = hist.values[base_year]
-        tgt["ind"].append(m)
-        tgt["t"].append(target.year - first)
-        tgt["measure"].append(_MEASURE[target.measure])
-        tgt["base_t"].append(base_t)
-        tgt["base_value"].append(base_value)
-        tgt["cmp"].append(_CMP[cmp])
-        tgt["threshold"].append(threshold)
-        info.append({"target": tid, "indicator": target.indicator, "year": target.year,
-                     "measure": target.measure, "base_year": target.base_year,
-                     "comparator": target.comparator, "value": target.value, "unit": target.unit,
-                     "tolerance": _tolerance(target) if target.comparator == "about" else None,
-                     "modality": target.modality or "", "name_zh": target.name_zh,
-                     "name_en": target.name_en, "clause": target.clause, "source": target.source,
-                     "last_year": last_seen,
-                     "last_value": _observed_measure(target, hist, last_seen) * scale,
-                     "scale": scale})
-    for key, values in tgt.items():
-        dtype = np.float64 if key in ("base_value", "threshold") else np.int64
-        arrays[f"tgt_{key}"] = np.asarray(values, dtype=dtype)
+    proc = _process_group(procs, model, params, region, obs, years, notes)
+    ind = _indicator_group(indicators, model, procs, histories, years)
+    assumptions = _assumptions(scenario, procs, indicators, model, years)
+    tgt, info = _target_group(live, model, histories, indicators, years)
     history = pd.DataFrame([{"indicator": name, "year": int(y), "value": float(v)}
                             for name in indicators for y, v in histories[name].values.items()
                             if histories[name].scaled],
@@ -151,21 +161,47 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
     for name in indicators:
         names |= {n for n in (model.indicators[name].data or name, model.indicators[name].growth_data) if n}
     used_obs = obs[obs["region"].isin([region, NATIONAL]) & obs["indicator"].isin(names)]
-    notes += _no_effect_notes(scenario, procs, arrays, years)
-    return Plan(region, years, procs, indicators, list(scenario.scenarios), _weights(scenario),
-                list(live), pd.DataFrame(info).set_index("target"), skipped, arrays, notes,
-                history=history, indicator_info=ind_info, observations=used_obs.reset_index(drop=True))
+    notes += _no_effect_notes(scenario, procs, assumptions, proc, years)
+    return Plan(region, years, procs, indicators, list(scenario.scenarios), weights, list(live), info,
+                skipped, proc, assumptions, _scenario_group(assumptions, proc, ind), ind, tgt, notes, history,
+                used_obs.reset_index(drop=True), ind_info)
 
 
-def _no_effect_notes(scenario: ScenarioFile, procs: list[str], arrays: dict, years: list[int]) -> list[str]:
+def _with_operands(names: list[str], model: ModelSpec) -> list[str]:
+    """The indicators ``names`` and everything they are built on, operands first."""
+    out: list[str] = []
+
+    def add(name: str) -> None:
+        for operand in model.indicators[name].operands:
+            add(operand)
+        if name not in out:
+            out.append(name)
+
+    for name in dict.fromkeys(names):
+        for operand in model.indicators[name].operands:
+            add(operand)
+    for name in dict.fromkeys(names):
+        add(name)
+    return out
+
+
+def _anchor(name: str, model: ModelSpec) -> str:
+    """The indicator whose last observation starts ``name``'s simulation: itself, or its first
+    operand for a kind that starts with it (entries start with their stock)."""
+    spec = model.indicators[name]
+    return spec.operands[0] if KINDS[spec.kind].state == "operand" else name
+
+
+def _no_effect_notes(scenario: ScenarioFile, procs: list[str], assumptions: Assumptions,
+                     proc: kernels.Processes, years: list[int]) -> list[str]:
     """Say when a scenario shifts a process in years that are already observed (no effect there)."""
     notes = []
     for s, name in enumerate(scenario.scenarios):
-        for p, proc in enumerate(procs):
-            hit = [years[t] for t in range(1, len(years)) if arrays["shift"][s, p, t] != 0
-                   and not np.isnan(arrays["pin_b"][p, t]) and arrays["pin_a"][p, t] == 0]
+        for p, process in enumerate(procs):
+            hit = [years[t] for t in range(1, len(years)) if assumptions.shift[s, p, t] != 0
+                   and not np.isnan(proc.pin_b[p, t]) and proc.pin_a[p, t] == 0]
             if hit:
-                notes.append(f"scenario {name}: {proc} is observed in {', '.join(map(str, hit))}, "
+                notes.append(f"scenario {name}: {process} is observed in {', '.join(map(str, hit))}, "
                              "so its shift has no effect there")
     return notes
 
@@ -183,9 +219,9 @@ class _History:
 def _history(ind: IndicatorSpec, name: str, region: str, obs: pd.DataFrame) -> _History:
     data_name = ind.data or name
     levels = series(obs, region, data_name)
-    if ind.kind != "level":
+    if not ind.growth_data:
         return _History(levels, True, data_name)
-    growth = series(obs, region, ind.growth_data) if ind.growth_data else pd.Series(dtype=float)
+    growth = series(obs, region, ind.growth_data)
     if levels.empty:
         if growth.empty:
             return _History(levels, True, data_name)
@@ -205,36 +241,50 @@ def _history(ind: IndicatorSpec, name: str, region: str, obs: pd.DataFrame) -> _
     return _History(pd.Series(values).sort_index(), True, data_name)
 
 
-def _why_not(target: TargetSpec, ind: IndicatorSpec, hist: _History, region: str) -> str | None:
-    if hist.values.empty and ind.kind == "rate" and target.measure == "level":
-        return None  # a rate is simulated from its processes, observed or not
+def _why_not(target: TargetSpec, model: ModelSpec, params: ParamsFile, histories: dict[str, _History],
+             region: str) -> str | None:
+    """Why ``target`` cannot be simulated, or None."""
+    if target.indicator is None:
+        return f"no model for this quantity yet (model {model.name!r} has no indicator for it)"
+    ind = model.indicators[target.indicator]
+    for name in _with_operands([target.indicator], model):
+        reason = _unobserved(target, model.indicators[name], histories[name], region)
+        if reason:
+            return reason
+    missing = [p for p in ind.processes(model) if p not in params.processes]
+    if missing:
+        return (f"{params.path.name} has no parameters for process {missing[0]}"
+                + (" (too few observations to estimate it)" if missing[0] in params.note
+                   else "; run sim calibrate"))
+    return None
+
+
+def _unobserved(target: TargetSpec, ind: IndicatorSpec, hist: _History, region: str) -> str | None:
+    """Why the observations of one indicator a target needs do not suffice, or None."""
+    kind = KINDS[ind.kind]
+    if not kind.needs_observation and target.measure == "level":
+        return None  # simulated from its processes, observed or not
     if hist.values.empty:
         extra = f" or {ind.growth_data}" if ind.growth_data else ""
         return f"no observation of {hist.data_name}{extra} for {region} in calibration/data"
-    if target.measure == "level" and not hist.scaled:
+    if target.indicator == hist.data_name and target.measure == "level" and not hist.scaled:
         return (f"{hist.data_name} for {region} is known only through its yearly changes; a level "
                 "target needs one observed level")
     start = int(hist.values.index.max())
     last = hist.values[start]
-    seen = f"the last observed {hist.data_name} for {region} ({start}) is {last:g}"
-    if ind.kind == "level" and hist.scaled and not last > 0:
-        return f"{seen}; a level must be positive"
-    if ind.kind == "share" and not 0 < last < 100:
-        return f"{seen}%, not a share in (0, 100)"
-    base = {"growth": target.year - 1}.get(target.measure, target.base_year)
+    impossible = kind.check_value(last, state=True) if hist.scaled else None
+    if impossible:
+        return f"the last observed {hist.data_name} for {region} ({start}) is {last:g}; {impossible}"
+    base = targets.base_year(target.measure, target.year, target.base_year)
     if base is not None and base <= start and base not in hist.values.index:
         return f"no observation of {hist.data_name} for {region} in {base}, the target's base year"
-    if ind.kind != "rate" and target.year <= start and target.year not in hist.values.index:
+    if kind.needs_observation and target.year <= start and target.year not in hist.values.index:
         return f"no observation of {hist.data_name} for {region} in {target.year}"
     return None
 
 
-def _weights(scenario: ScenarioFile) -> np.ndarray:
-    return np.array([s.weight for s in scenario.scenarios.values()])
-
-
-def _process_arrays(procs: list[str], model: ModelSpec, params: ParamsFile, region: str,
-                    obs: pd.DataFrame, years: list[int], notes: list[str]) -> dict:
+def _process_group(procs: list[str], model: ModelSpec, params: ParamsFile, region: str,
+                   obs: pd.DataFrame, years: list[int], notes: list[str]) -> kernels.Processes:
     n_p, n_t = len(procs), len(years)
     theta_hat = np.zeros((n_p, 3))
     theta_chol = np.zeros((n_p, 3, 3))
@@ -265,7 +315,6 @@ def _process_arrays(procs: list[str], model: ModelSpec, params: ParamsFile, regi
     except np.linalg.LinAlgError:
         raise params.error(("shocks", "correlation"), "the correlation matrix is not positive "
                            "definite; check the pairs for contradictions") from None
-    proc_pct = np.array([model.processes[name].unit == "%" for name in procs])
     pin_a, pin_b, pin_c = np.zeros((n_p, n_t)), np.full((n_p, n_t), np.nan), np.zeros((n_p, n_t))
     full, ytd = known_process_values(model, region, obs)
     for p, name in enumerate(procs):
@@ -282,103 +331,25 @@ def _process_arrays(procs: list[str], model: ModelSpec, params: ParamsFile, regi
                 pin_a[p, t], pin_b[p, t], pin_c[p, t] = partial_year(
                     value, months, est.sigma.value**2, est.within_year_sd.value)
                 notes.append(f"{year} conditioned on its 1–{months}月 actual of {name} ({value:+.2f})")
-    return {"theta_hat": theta_hat, "theta_chol": theta_chol, "shock_chol": shock_chol,
-            "df": float(params.shocks.df.value), "proc_pct": proc_pct,
-            "pin_a": pin_a, "pin_b": pin_b, "pin_c": pin_c}
+    uncertain = np.array([bool(np.any(theta_chol[p] != 0.0)) for p in range(n_p)], dtype=np.bool_)
+    fixed = np.array([_ar_params(*theta_hat[p]) for p in range(n_p)]).reshape(n_p, 4)
+    pinned = ~np.isnan(pin_b)
+    last_pin = np.array([np.flatnonzero(pinned[p]).max(initial=0) for p in range(n_p)], dtype=np.int64)
+    return kernels.Processes(theta_hat, theta_chol, uncertain, fixed, shock_chol,
+                             kernels.t_constants(float(params.shocks.df.value)), pin_a, pin_b, pin_c,
+                             np.argwhere(pin_c.T != 0.0).astype(np.int64), last_pin)
 
 
-def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
-                         ) -> tuple[dict[str, dict[int, float]], dict[str, dict[int, tuple[float, int]]]]:
-    """What the data say about each process: full years, and the latest year-to-date figures.
-
-    A process is observed directly (its data name, in the region or, if national, in China), or
-    through an indicator whose other drivers are known: a regional growth rate minus the national
-    one gives the spread; revenue growth, real growth and prices give the wedge.
-    """
-    full: dict[str, dict[int, float]] = {}
-    ytd: dict[str, dict[int, tuple[float, int]]] = {}
-    for name, spec in model.processes.items():
-        where = NATIONAL if spec.scope == "national" else region
-        full[name] = series(obs, where, spec.data or name).to_dict()
-        ytd[name] = _latest_ytd(obs, where, spec.data or name, exclude=full[name])
-    for ind_name, ind in model.indicators.items():  # a stock, its entries and next stock: the rates
-        if ind.kind != "count":
-            continue
-        stock = series(obs, region, ind.data or ind_name)
-        flows = [i for i, spec in model.indicators.items() if spec.kind == "entries" and spec.of == ind_name]
-        entries = series(obs, region, flows[0]) if flows else pd.Series(dtype=float)
-        for year, new in entries.items():
-            if year - 1 in stock.index and stock[year - 1] > 0:
-                full[ind.entry].setdefault(year, 100 * new / stock[year - 1])
-                if ind.exit and year in stock.index:
-                    exits = stock[year - 1] + new - stock[year]
-                    full[ind.exit].setdefault(year, 100 * exits / stock[year - 1])
-    changed = True
-    while changed:
-        changed = False
-        for ind_name, ind in model.indicators.items():
-            if ind.kind == "rate":
-                data_name, compound = ind.data or ind_name, False
-            elif ind.kind == "level" and ind.growth_data:
-                data_name, compound = ind.growth_data, True
-            else:
-                continue
-            for year, value in series(obs, region, data_name).items():
-                changed |= _solve(ind.drivers, full, year, value, compound, model)
-            for year, (value, months) in _latest_ytd(obs, region, data_name, exclude={}).items():
-                parts = {p: {y: v for y, (v, m) in ytd[p].items() if m == months} | full[p]
-                         for p in ind.drivers}
-                unknown = [p for p in ind.drivers if year not in parts[p]]
-                if len(unknown) == 1 and year not in full[unknown[0]] and year not in ytd[unknown[0]]:
-                    solved = {p: dict(parts[p]) for p in ind.drivers}
-                    if _solve(ind.drivers, solved, year, value, compound, model):
-                        ytd[unknown[0]][year] = (solved[unknown[0]][year], months)
-                        changed = True
-    return full, ytd
+def _ar_params(mu: float, atanh_phi: float, log_sigma: float) -> tuple[float, float, float, float]:
+    """(mu, phi, sigma, stationary sd) of a process without sampling error, as the kernel's
+    ``ar_params`` computes them for drawn ones."""
+    e = math.exp(min(max(atanh_phi, -20.0), 20.0))
+    sigma = math.exp(log_sigma)
+    return mu, (e * e - 1.0) / (e * e + 1.0), sigma, sigma * 0.5 * (e + 1.0 / e)
 
 
-def _solve(drivers: dict[str, float], known: dict[str, dict[int, float]], year: int, value: float,
-           compound: bool, model: ModelSpec) -> bool:
-    """Fill the one unknown driver of an observed indicator value; True if it did."""
-    unknown = [p for p in drivers if year not in known[p]]
-    if len(unknown) != 1:
-        return False
-    q = unknown[0]
-    try:
-        solved = _solved(drivers, known, year, value, compound, model, q)
-    except (OverflowError, ValueError, ZeroDivisionError):
-        solved = None  # an extreme coefficient or value: leave it unknown
-    if solved is None or not math.isfinite(solved):
-        return False
-    known[q][year] = solved
-    return True
-
-
-def _solved(drivers: dict[str, float], known: dict[str, dict[int, float]], year: int, value: float,
-            compound: bool, model: ModelSpec, q: str) -> float | None:
-    if compound:
-        if any(model.processes[p].unit != "%" for p in drivers):
-            return None
-        rest = sum(c * math.log1p(known[p][year] / 100) for p, c in drivers.items() if p != q)
-        return 100 * math.expm1((math.log1p(value / 100) - rest) / drivers[q])
-    rest = sum(c * known[p][year] for p, c in drivers.items() if p != q)
-    return (value - rest) / drivers[q]
-
-
-def _latest_ytd(obs: pd.DataFrame, region: str, indicator: str, exclude: dict
-                ) -> dict[int, tuple[float, int]]:
-    """The latest year-to-date figure (months 1..m, m < 12) of each year without a full-year one."""
-    sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator) & (obs["first_month"] == 1)
-              & (obs["last_month"] < 12)]
-    out = {}
-    for row in sel.sort_values("last_month").itertuples():
-        if row.period not in exclude:
-            out[int(row.period)] = (float(row.value), int(row.last_month))
-    return out
-
-
-def _scenario_arrays(scenario: ScenarioFile, procs: list[str], indicators: list[str],
-                     model: ModelSpec, years: list[int]) -> dict:
+def _assumptions(scenario: ScenarioFile, procs: list[str], indicators: list[str], model: ModelSpec,
+                 years: list[int]) -> Assumptions:
     """Shifts, volatility multipliers, level shocks and parameter overrides by scenario. Shifts
     and multipliers start in the scenario file's year unless ``from`` says otherwise."""
     resolved = scenario.resolved()
@@ -397,89 +368,170 @@ def _scenario_arrays(scenario: ScenarioFile, procs: list[str], indicators: list[
                             out[s, procs.index(name), t] = how.by
         for name, shock in spec.shock.items():
             if name in indicators and shock.year in years:
-                by = math.log1p(shock.by / 100) if model.indicators[name].kind == "level" else shock.by
+                compounding = KINDS[model.indicators[name].kind].shock == "percent"
+                by = math.log1p(shock.by / 100) if compounding else shock.by
                 level_shock[s, indicators.index(name), years.index(shock.year)] = by
         for name, over in spec.override.items():
             if name in procs:
-                p = procs.index(name)
-                theta_over[s, p] = (over.mean if over.mean is not None else np.nan,
-                                    over.phi if over.phi is not None else np.nan,
-                                    over.sigma if over.sigma is not None else np.nan)
-    return {"shift": shift, "vol": vol, "level_shock": level_shock, "theta_over": theta_over}
+                theta_over[s, procs.index(name)] = (over.mean if over.mean is not None else np.nan,
+                                                    over.phi if over.phi is not None else np.nan,
+                                                    over.sigma if over.sigma is not None else np.nan)
+    return Assumptions(shift, vol, theta_over, level_shock)
 
 
-def _indicator_arrays(indicators: list[str], model: ModelSpec, procs: list[str],
-                      histories: dict[str, _History], years: list[int]) -> dict:
+def _scenario_group(a: Assumptions, proc: kernels.Processes, ind: kernels.Indicators) -> kernels.Scenarios:
+    """The kernel's scenario arrays, with what scenarios have in common so that each path computes
+    it once. For scenario s: ``dev_same[s, p]`` is the first scenario whose deviations from the mean
+    of process p it shares (they differ by mean shifts after the process's pinned years only, so
+    their paths differ by the shifts); ``ind_same[s, m]`` the first whose indicator m is identical
+    (the same driver paths, level shocks and operands; counts draw their own). Each is s itself
+    when no earlier scenario qualifies."""
+    n_s, n_p, _ = a.shift.shape
+    n_m = ind.kind.size
+    dev_same = np.tile(np.arange(n_s, dtype=np.int64)[:, None], (1, n_p))
+    x_same = dev_same.copy()
+    for s in range(n_s):
+        for p in range(n_p):
+            for r in range(s):  # the first one wins
+                over = (a.theta_over[s, p] == a.theta_over[r, p]) | (np.isnan(a.theta_over[s, p])
+                                                                      & np.isnan(a.theta_over[r, p]))
+                pinned = slice(0, proc.last_pin[p] + 1)
+                if (over.all() and (a.vol[s, p] == a.vol[r, p]).all()
+                        and (a.shift[s, p, pinned] == a.shift[r, p, pinned]).all()):
+                    if dev_same[s, p] == s:
+                        dev_same[s, p] = r
+                    if (a.shift[s, p] == a.shift[r, p]).all():
+                        x_same[s, p] = r
+                        break
+    ind_same = np.tile(np.arange(n_s, dtype=np.int64)[:, None], (1, n_m))
+    for s in range(n_s):
+        for m in range(n_m):
+            if BY_CODE[ind.kind[m]].draws:
+                continue
+            drivers = ind.drv_p[ind.drv_ptr[m]:ind.drv_ptr[m + 1]]
+            operands = ind.operand[m][ind.operand[m] >= 0]
+            for r in range(s):
+                if ((x_same[s, drivers] == x_same[r, drivers]).all()
+                        and (a.level_shock[s, m] == a.level_shock[r, m]).all()
+                        and (ind_same[s, operands] == ind_same[r, operands]).all()):
+                    ind_same[s, m] = r
+                    break
+    copy = np.zeros((n_s, n_m), np.bool_)
+    for s in range(n_s):
+        for m in range(n_m):
+            if ind_same[s, m] == s:
+                copy[s, ind.operand[m][ind.operand[m] >= 0]] = True
+    copy &= ind_same != np.arange(n_s)[:, None]
+    shock = a.level_shock.copy()  # levels: a factor; rates and shares: points
+    for m in range(n_m):
+        if BY_CODE[ind.kind[m]].shock == "percent":
+            shock[:, m, :] = np.vectorize(math.exp)(a.level_shock[:, m, :])
+    return kernels.Scenarios(a.shift, a.vol, a.theta_over, shock, dev_same, ind_same, copy)
+
+
+def _sparse_drivers(kinds: np.ndarray, drivers: np.ndarray, proc_pct: np.ndarray
+                    ) -> tuple[np.ndarray, ...]:
+    """Each indicator's drivers as a list (CSR: ``ptr``, process, coefficient, mode), so the path
+    loop touches only the processes that move it. Levels compound multiplicatively: a growth rate in
+    % with coefficient 1 multiplies by 1 + x/100, which needs no logarithm or exponential."""
+    ptr, proc, coef, mode = [0], [], [], []
+    for m, row in enumerate(drivers):
+        compounds = BY_CODE[kinds[m]].compounds
+        for p in np.flatnonzero(row):
+            c = row[p]
+            proc.append(p)
+            coef.append(c)
+            if compounds == "factor":
+                mode.append((kernels.MUL_PCT if c == 1.0 else kernels.POW_PCT) if proc_pct[p]
+                            else kernels.EXP_LINEAR)
+            elif compounds == "log":
+                mode.append(kernels.LOG_PCT if proc_pct[p] else kernels.LINEAR)
+            else:
+                mode.append(kernels.LINEAR)
+        ptr.append(len(proc))
+    return (np.array(ptr, np.int64), np.array(proc, np.int64), np.array(coef, np.float64),
+            np.array(mode, np.int64))
+
+
+def _indicator_group(indicators: list[str], model: ModelSpec, procs: list[str],
+                     histories: dict[str, _History], years: list[int]) -> kernels.Indicators:
     n_m, n_t = len(indicators), len(years)
-    kinds = {"rate": kernels.RATE, "level": kernels.LEVEL, "share": kernels.SHARE,
-             "count": kernels.COUNT, "entries": kernels.ENTRIES}
-    ind_kind = np.zeros(n_m, np.int64)
-    ind_link = np.full((n_m, 2), -1, np.int64)
+    kind = np.array([KINDS[model.indicators[name].kind].code for name in indicators], np.int64)
+    operand = np.full((n_m, 2), -1, np.int64)
+    link = np.full((n_m, 2), -1, np.int64)
     drivers = np.zeros((n_m, len(procs)))
-    ind_start = np.full(n_m, -1, np.int64)
-    ind_state = np.zeros(n_m)
-    ind_fixed = np.full((n_m, n_t), np.nan)
+    start = np.full(n_m, -1, np.int64)
+    start_level = np.zeros(n_m)
+    fixed = np.full((n_m, n_t), np.nan)
     for m, name in enumerate(indicators):
-        ind = model.indicators[name]
-        ind_kind[m] = kinds[ind.kind]
-        for proc, coef in ind.drivers.items():
-            drivers[m, procs.index(proc)] = coef
-        if ind.kind == "rate":
+        spec = model.indicators[name]
+        k = KINDS[spec.kind]
+        for process, coef in spec.drivers.items():
+            drivers[m, procs.index(process)] = coef
+        for i, other in enumerate(spec.operands):
+            operand[m, i] = indicators.index(other)
+        if spec.entry:
+            link[m] = procs.index(spec.entry), procs.index(spec.exit) if spec.exit else -1
+        if k.state == "none":
             continue  # computed from its (pinned) processes in every year
-        if ind.kind == "count":
-            ind_link[m] = procs.index(ind.entry), procs.index(ind.exit) if ind.exit else -1
-        if ind.kind == "entries":
-            ind_link[m, 0] = indicators.index(ind.of)
         hist = histories[name].values
-        last = int(histories[ind.of or name].values.index.max())
-        ind_start[m] = last - years[0]
+        last = int(histories[_anchor(name, model)].values.index.max())
+        start[m] = last - years[0]
         for t, year in enumerate(years):
             if year <= last and year in hist.index:
-                ind_fixed[m, t] = hist[year]
-        level = hist[last] if last in hist.index else math.nan
-        if ind.kind == "level":
-            ind_state[m] = math.log(level)
-        elif ind.kind == "share":
-            ind_state[m] = math.log(level / (100 - level))
-        elif ind.kind == "count":
-            ind_state[m] = level
-    return {"ind_kind": ind_kind, "drivers": drivers, "ind_link": ind_link, "ind_start": ind_start,
-            "ind_state": ind_state, "ind_fixed": ind_fixed}
+                fixed[m, t] = hist[year]
+        value = hist[last] if last in hist.index else math.nan
+        start_level[m] = {"log": lambda v: math.exp(math.log(v)),
+                          "logit": lambda v: math.log(v / (100 - v))}.get(k.state, lambda v: v)(value)
+    proc_pct = np.array([model.processes[name].unit == "%" for name in procs])
+    return kernels.Indicators(kind, *_sparse_drivers(kind, drivers, proc_pct), operand, link, start,
+                              start_level, fixed)
 
 
-def _in_model_unit(target: TargetSpec, ind: IndicatorSpec) -> float:
-    if target.measure == "level" and ind.kind == "level":
-        return units.convert(target.value, target.unit, ind.unit)
-    return target.value
+def _target_group(live: dict[str, TargetSpec], model: ModelSpec, histories: dict[str, _History],
+                  indicators: list[str], years: list[int]) -> tuple[kernels.Targets, pd.DataFrame]:
+    first = years[0]
+    info = []
+    cols: dict[str, list] = {k: [] for k in kernels.Targets._fields}
+    for tid, target in live.items():
+        ind = model.indicators[target.indicator]
+        hist = histories[target.indicator]
+        value = _in_model_unit(target.value, target, ind)
+        scale = target.value / value if value else 1.0  # model unit -> the target's unit
+        last_seen = max((y for y in hist.values.index if y <= target.year), default=None)
+        tol = targets.tolerance(target.comparator, target.value, target.unit, target.tolerance)
+        model_tol = _in_model_unit(tol, target, ind) if tol is not None else None
+        cmp, threshold = targets.comparison(target.comparator, value, model_tol, ind.better)
+        base = targets.base_year(target.measure, target.year, target.base_year)
+        base_t, base_value = -1, math.nan
+        if base is not None:
+            if base >= first:
+                base_t = base - first
+            else:
+                base_value = hist.values[base]
+        for key, v in zip(kernels.Targets._fields, (indicators.index(target.indicator), target.year - first,
+                                                    targets.MEASURES[target.measure].code, base_t,
+                                                    base_value, cmp, threshold), strict=True):
+            cols[key].append(v)
+        observed = hist.values.to_dict() if hist.scaled or target.measure != "level" else {}
+        info.append({"target": tid, "indicator": target.indicator, "year": target.year,
+                     "measure": target.measure, "base_year": target.base_year,
+                     "comparator": target.comparator, "value": target.value, "unit": target.unit,
+                     "tolerance": tol, "modality": target.modality or "", "name_zh": target.name_zh,
+                     "name_en": target.name_en, "clause": target.clause, "source": target.source,
+                     "last_year": last_seen,
+                     "last_value": targets.observed(observed, last_seen, target.measure,
+                                                    targets.base_year(target.measure, last_seen or 0,
+                                                                      target.base_year)) * scale,
+                     "scale": scale})
+    floats = ("base_value", "threshold")
+    tgt = kernels.Targets(**{k: np.asarray(v, dtype=np.float64 if k in floats else np.int64)
+                             for k, v in cols.items()})
+    return tgt, pd.DataFrame(info).set_index("target")
 
 
-def _tolerance(target: TargetSpec) -> float:
-    if target.tolerance is not None:
-        return target.tolerance
-    dim = units.dimension(target.unit)
-    return ABOUT_TOLERANCE.get(dim, abs(target.value) * ABOUT_TOLERANCE_RELATIVE)
-
-
-def _comparison(target: TargetSpec, ind: IndicatorSpec, value: float) -> tuple[str, float]:
-    """'about' is met by anything within the tolerance or better, in the indicator's good direction."""
-    if target.comparator != "about":
-        return target.comparator, value
-    tol = _tolerance(target)
-    if target.measure == "level" and ind.kind == "level":
-        tol = units.convert(tol, target.unit, ind.unit)
-    return (">=", value - tol) if ind.better == "higher" else ("<=", value + tol)
-
-
-def _observed_measure(target: TargetSpec, hist: _History, year: int) -> float:
-    """The target's measure in the indicator's last observed year (NaN when it cannot be formed)."""
-    values = hist.values
-    if year is None or year not in values.index:
-        return math.nan
-    base = {"growth": year - 1}.get(target.measure, target.base_year)
-    if target.measure == "level":
-        return values[year] if hist.scaled else math.nan
-    if base not in values.index or base >= year:
-        return math.nan
-    if target.measure == "difference_since":
-        return values[year] - values[base]
-    return (values[year] / values[base] - 1) * 100
+def _in_model_unit(x: float, target: TargetSpec, ind: IndicatorSpec) -> float:
+    """``x`` in the target's unit, in the indicator's (levels in 万亿元 become 亿元)."""
+    if target.measure == "level" and ind.unit is not None and KINDS[ind.kind].dimension is None:
+        return units.convert(x, target.unit, ind.unit)
+    return x

@@ -23,11 +23,8 @@ import html
 import io
 import json
 import math
-import os
 import platform
 import re
-import secrets
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -35,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimError
-from sim.output import committing
+from sim.output import atomic
 from sim.results import ALL, QUANTILES, WEIGHTED, Results
 
 GENERATOR = "sim report"
@@ -155,7 +152,6 @@ def write_report(results: Results, out_dir: str | Path, *, lang: str = "en", for
     if lang not in L:
         raise SimError(f"lang must be 'zh' or 'en', got {lang!r}")
     out = Path(out_dir)
-    _refuse_existing(out, force)
     extra = dict(extra_tables or {})
     for title, table in extra.items():
         if not isinstance(table, pd.DataFrame):
@@ -163,30 +159,19 @@ def write_report(results: Results, out_dir: str | Path, *, lang: str = "en", for
     obs = _observations(observations)
     engine = _netcdf_engine()
     _need_openpyxl()
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(parent, out.name, "tmp")
-    tmp.mkdir()  # unlike mkdtemp, with the permissions the umask gives
-    try:
+    with atomic(out, force=force, folder=True, replaceable=_replaceable) as tmp:
         _build(tmp, results, lang, extra, obs, scenarios, engine)
-        _move_into_place(tmp, out.resolve(), force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
-def _refuse_existing(out: Path, force: bool) -> None:
-    if not out.exists() and not out.is_symlink():
-        return
-    if not force:
-        raise SimError(f"{out} already exists; pass force=True (--force) to replace it, or choose "
-                       "another folder")
+def _replaceable(out: Path) -> str | None:
+    """Why an existing ``out`` must not be replaced by a report, if so."""
     if out.is_symlink() or not out.is_dir():
-        raise SimError(f"{out} exists and is not a folder; not replacing it")
+        return "exists and is not a folder; not replacing it"
     if any(out.iterdir()) and not _is_report(out):
-        raise SimError(f"{out} exists and is not a sim report (no index.html written by sim); not "
-                       "replacing it, choose another folder")
+        return ("exists and is not a sim report (no index.html written by sim); not replacing it, "
+                "choose another folder")
+    return None
 
 
 def _is_report(folder: Path) -> bool:
@@ -197,33 +182,6 @@ def _is_report(folder: Path) -> bool:
     except OSError:
         return False
     return f'<meta name="generator" content="{GENERATOR}' in head
-
-
-def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
-    """Rename the finished folder into place; with force, swap it for the old one, then delete that."""
-    old = None
-    if out.exists() or out.is_symlink():
-        _refuse_existing(out, force)  # again: it may have appeared while the report was built
-        old = _sibling(out.parent, out.name, "old")
-    with committing(out):
-        if old is not None:
-            os.rename(out, old)
-        try:
-            os.rename(tmp, out)
-        except OSError as err:
-            if old is not None:
-                os.rename(old, out)
-            raise SimError(f"cannot move the report into {out}: {err.strerror or err}") from None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _sibling(parent: Path, name: str, kind: str) -> Path:
-    """A fresh hidden name beside the report folder: the renames stay on one file system."""
-    while True:
-        path = parent / f".{name}.{secrets.token_hex(4)}.{kind}"
-        if not path.exists():
-            return path
 
 
 def _netcdf_engine() -> str:

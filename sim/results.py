@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim import targets as semantics
 from sim.plan import Plan, Skipped
 
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -134,9 +135,9 @@ def assemble(plan: Plan, counts: HitCounts, kept: np.ndarray, attrs: dict) -> xr
     se = np.vstack([counts.std_error(), counts.std_error(w)])
     scen = [*plan.scenarios, WEIGHTED]
     targets = [*plan.targets, ALL]
-    measures = _measures(plan, kept) * plan.target_info["scale"].to_numpy()[None, :, None]
-    mq = np.stack([np.quantile(measures[s], QUANTILES, axis=-1).T for s in range(n_s)])
-    mq_w = _weighted_quantiles(measures, w)
+    measured = measures(plan, kept) * plan.target_info["scale"].to_numpy()[None, :, None]
+    mq = np.stack([np.quantile(measured[s], QUANTILES, axis=-1).T for s in range(n_s)])
+    mq_w = _weighted_quantiles(measured, w)
     nan_all = np.full((1, len(QUANTILES)), np.nan)
     measure_q = np.concatenate([mq, mq_w[None]], axis=0)
     measure_q = np.concatenate([measure_q, np.broadcast_to(nan_all, (n_s + 1, 1, len(QUANTILES)))], axis=1)
@@ -171,22 +172,18 @@ def assemble(plan: Plan, counts: HitCounts, kept: np.ndarray, attrs: dict) -> xr
          "last_year": ("target", info["last_year"].astype(float).to_numpy()),
          "last_value": ("target", info["last_value"].astype(float).to_numpy()),
          "tolerance": ("target", info["tolerance"].astype(float).to_numpy()),
-         "threshold": ("target", np.append(plan.arrays["tgt_threshold"] * info["scale"].iloc[:-1].to_numpy(),
-                                           np.nan))})
+         "threshold": ("target", np.append(plan.tgt.threshold * info["scale"].iloc[:-1].to_numpy(), np.nan))})
     return ds.rename({"indicator_of": "target_indicator", "year_of": "target_year"})
 
 
-def _measures(plan: Plan, kept: np.ndarray) -> np.ndarray:
-    """Each target's measure on each kept path: (scenario, target, path)."""
-    a = plan.arrays
+def measures(plan: Plan, kept: np.ndarray) -> np.ndarray:
+    """Each target's measure on each kept path, in the model's unit: (scenario, target, path)."""
+    tgt = plan.tgt
     out = np.empty((kept.shape[0], len(plan.targets), kept.shape[-1]))
     for j in range(len(plan.targets)):
-        v = kept[:, a["tgt_ind"][j], a["tgt_t"][j], :]
-        measure, base_t = a["tgt_measure"][j], a["tgt_base_t"][j]
-        if measure != 0:
-            base = a["tgt_base_value"][j] if base_t < 0 else kept[:, a["tgt_ind"][j], base_t, :]
-            v = (v / base - 1) * 100 if measure == 1 else v - base
-        out[:, j, :] = v
+        series = kept[:, tgt.ind[j]]
+        base = tgt.base_value[j] if tgt.base_t[j] < 0 else series[:, tgt.base_t[j]]
+        out[:, j, :] = semantics.measure_of(series[:, tgt.t[j]], base, tgt.measure[j])
     return out
 
 

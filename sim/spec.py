@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from sim import units
+from sim import targets, units
 from sim.errors import SimError
+from sim.kinds import FIELDS, KINDS
 from sim.yamlio import Lines, error_at, load_yaml, validate
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -68,24 +69,30 @@ class ProcessSpec(_Strict):
 
 
 class IndicatorSpec(_Strict):
-    """What a target is about. rate: a weighted sum of processes; level: compounds its drivers;
-    share (in %): its logit moves by its drivers; count: a stock of firms, last year's plus
-    Poisson entries (rate ``entry`` % of the stock) minus binomial exits (rate ``exit`` %);
-    entries: the yearly entries of the count indicator ``of``."""
+    """What a target is about; its ``kind`` (sim.kinds) says how it is built: from processes
+    (``drivers``), from a count's ``entry`` and ``exit`` rates, or from other indicators
+    (``operands``)."""
 
     name_zh: Text
     name_en: Text
-    kind: Literal["rate", "level", "share", "count", "entries"]
+    kind: str
     unit: str | None = Field(default=None, description="None for a level known only up to scale")
     better: Literal["higher", "lower"] = "higher"
     drivers: dict[Name, Finite] = Field(default_factory=dict)
     entry: Name | None = None
     exit: Name | None = None
-    of: Name | None = None
+    operands: list[Name] = Field(default_factory=list)
     lever: Name | None = Field(default=None, description="the process 'required growth' shifts")
     data: Name | None = Field(default=None, description="name in calibration/data; default: same")
     growth_data: Name | None = Field(default=None, description="its yearly % change in the data")
     description: str = ""
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+        return kind
 
     @field_validator("unit")
     @classmethod
@@ -104,21 +111,25 @@ class IndicatorSpec(_Strict):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> IndicatorSpec:
-        needs = {"rate": "drivers", "level": "drivers", "share": "drivers", "count": "entry", "entries": "of"}
-        if not getattr(self, needs[self.kind]):
-            raise ValueError(f"a {self.kind} indicator needs {needs[self.kind]}")
-        allowed = {needs[self.kind]} | ({"exit"} if self.kind == "count" else set())
-        extra = {"drivers", "entry", "exit", "of"} - allowed
-        given = [f for f in sorted(extra) if getattr(self, f)]
+        kind = KINDS[self.kind]
+        for need in kind.needs:
+            if not getattr(self, need):
+                raise ValueError(f"a {self.kind} indicator needs {need}")
+        given = [f for f in FIELDS if getattr(self, f) and f not in kind.needs + kind.allows]
         if given:
             raise ValueError(f"{given[0]} is not for a {self.kind} indicator")
+        if kind.operands and len(self.operands) != kind.operands:
+            raise ValueError(f"a {self.kind} indicator has {kind.operands} operand(s), "
+                             f"not {len(self.operands)}")
+        if kind.dimension and self.unit is not None and units.dimension(self.unit) != kind.dimension:
+            raise ValueError(f"a {self.kind} is measured in {kind.dimension}, not in {self.unit!r}")
         return self
 
     def processes(self, model: ModelSpec) -> list[str]:
-        """The processes this indicator is built from (for entries: those of its stock)."""
-        if self.kind == "entries":
-            return model.indicators[self.of].processes(model)
-        return [*self.drivers, *(p for p in (self.entry, self.exit) if p)]
+        """The processes this indicator is built from, its operands' included."""
+        own = [*self.drivers, *(p for p in (self.entry, self.exit) if p)]
+        inherited = [p for name in self.operands for p in model.indicators[name].processes(model)]
+        return list(dict.fromkeys([*inherited, *own]))
 
 
 class ModelSpec(_File):
@@ -137,10 +148,15 @@ class ModelSpec(_File):
                         loc = ("indicators", name, field) + ((proc,) if field == "drivers" else ())
                         raise model.error(loc, f"no process named {proc!r}; processes: "
                                           f"{', '.join(model.processes)}")
-            if ind.kind == "entries" and model.indicators.get(ind.of, ind).kind != "count":
-                raise model.error(("indicators", name, "of"), f"{ind.of!r} is not a count indicator")
-            if ind.kind == "share" and ind.unit != "%":
-                raise model.error(("indicators", name, "unit"), "a share is in '%'")
+            wanted = KINDS[ind.kind].operand_kinds
+            for i, other in enumerate(ind.operands):
+                if other not in model.indicators or other == name:
+                    raise model.error(("indicators", name, "operands", i),
+                                      f"no other indicator named {other!r}")
+                if model.indicators[other].kind not in wanted:
+                    raise model.error(("indicators", name, "operands", i),
+                                      f"{other!r} is a {model.indicators[other].kind}; a {ind.kind} is built "
+                                      f"on {' or '.join(wanted)} indicators")
         return model
 
 
@@ -233,9 +249,9 @@ class TargetSpec(_Strict):
     name_en: Text
     indicator: Name | None = Field(default=None, description="None: no model for this quantity yet")
     year: Year
-    measure: Literal["level", "growth", "change_since", "difference_since"] = "level"
+    measure: Literal[tuple(targets.MEASURES)] = "level"
     base_year: Year | None = None
-    comparator: Literal[">=", ">", "<=", "<", "about"]
+    comparator: Literal[tuple(targets.COMPARATORS)]
     value: Finite
     unit: str
     tolerance: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
@@ -341,12 +357,13 @@ class ScenarioFile(_File):
                 raise self.error(("targets", name, "indicator"),
                                  f"the model {model.name!r} has no indicator {target.indicator!r}; "
                                  f"it has: {', '.join(model.indicators)}")
-            wanted = _target_dimension(ind, target.measure)
+            kind = KINDS[ind.kind]
+            wanted = targets.dimension(kind, ind.unit, target.measure)
             if units.dimension(target.unit) != wanted:
                 raise self.error(("targets", name, "unit"),
                                  f"{target.measure} of {target.indicator} is measured in {wanted}, "
                                  f"not {target.unit!r}")
-            impossible = _impossible(target, ind)
+            impossible = targets.impossible(kind, target.measure, target.value)
             if impossible:
                 raise self.error(("targets", name, "value"), f"{impossible}; got {target.value:g}")
         for sname, scen in self.scenarios.items():
@@ -357,12 +374,15 @@ class ScenarioFile(_File):
                                          f"no process {proc!r} in model {model.name!r}; "
                                          f"processes: {', '.join(model.processes)}")
             for ind in scen.shock:
-                if ind not in model.indicators or model.indicators[ind].kind in ("count", "entries"):
+                kind = KINDS[model.indicators[ind].kind] if ind in model.indicators else None
+                if kind is None or kind.shock is None:
+                    shockable = [n for n, i in model.indicators.items() if KINDS[i.kind].shock]
                     raise self.error(("scenarios", sname, "shock", ind),
-                                     f"no rate, level or share indicator {ind!r} in model {model.name!r}")
-                if model.indicators[ind].kind == "level" and scen.shock[ind].by <= -100:
+                                     f"no indicator {ind!r} that a shock can move in model {model.name!r}; "
+                                     f"these can: {', '.join(shockable)}")
+                if kind.shock == "percent" and scen.shock[ind].by <= -100:
                     raise self.error(("scenarios", sname, "shock", ind, "by"),
-                                     "a level cannot fall by 100% or more")
+                                     f"a {kind.name} cannot fall by 100% or more")
 
     def resolved(self) -> dict[str, ScenarioSpec]:
         """Each scenario with the assumptions it inherits through ``base`` merged in."""
@@ -392,27 +412,10 @@ class ScenarioFile(_File):
         return out
 
 
-def _impossible(target: TargetSpec, ind: IndicatorSpec) -> str | None:
-    """Why no value of the indicator could ever be compared with the target's, if so."""
-    positive = ind.kind != "rate"  # levels, shares and counts; a rate may be of any sign
-    if target.measure == "level" and ind.kind == "share" and not 0 < target.value < 100:
-        return "a share lies between 0 and 100%"
-    if target.measure == "level" and positive and target.value < 0:
-        return f"a {units.dimension(target.unit)} cannot be negative"
-    if target.measure in ("growth", "change_since") and positive and target.value <= -100:
-        return "a change of -100% or less is impossible"
-    return None
-
-
-def _target_dimension(ind: IndicatorSpec, measure: str) -> str:
-    if measure in ("growth", "change_since"):
-        return "percent"
-    if measure == "difference_since":
-        return "pp"
-    if ind.kind in ("rate", "share"):
-        return "percent"
-    if ind.kind == "entries":
-        return "count"
-    if ind.unit is None:
-        return "an unknown scale (only its changes can be targeted)"
-    return units.dimension(ind.unit)
+def find_root(path: Path) -> Path:
+    """The project folder: the nearest folder above ``path`` holding models/ and calibration/."""
+    for folder in path.resolve().parents:
+        if (folder / "models").is_dir() and (folder / "calibration").is_dir():
+            return folder
+    raise SimError("cannot find the project folder (one holding models/ and calibration/) above "
+                   "this file; keep scenario files in the project's scenarios/ folder", file=path)

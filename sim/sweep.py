@@ -30,21 +30,15 @@ class Case:
     vol: float
 
 
-def run_case(inputs: tuple, case: Case, processes: Sequence[str], paths: int, seed: int) -> xr.Dataset:
-    """One case: probabilities and standard errors by scenario and target."""
+def run_case(inputs: tuple, case: Case, processes: Sequence[str], paths: int, seed: int,
+             threads: int | None = 1) -> xr.Dataset:
+    """One case: probabilities and standard errors by scenario and target (on one thread by
+    default: a Dask worker is one)."""
     scenario, model, params, obs = inputs
-    plan = build(scenario, model, params, obs)
-    t0 = max(scenario.year - plan.years[0], 1)
-    a = dict(plan.arrays)
-    a["shift"], a["vol"] = a["shift"].copy(), a["vol"].copy()
-    for name in processes:
-        if name in plan.processes:
-            a["shift"][:, plan.processes.index(name), t0:] += case.shift
-    a["vol"][:, :, t0:] *= case.vol
-    plan = dataclasses.replace(plan, arrays=a)
-    counts, kept = api.simulate(plan, paths=paths, seed=seed, keep=1)
-    data = assemble(plan, counts, kept, {"seed": seed, "paths": paths, "as_of": "", "inputs": "{}",
-                                         "sim_version": api._version()})
+    plan = build(scenario, model, params, obs).with_edits(
+        shift=dict.fromkeys(processes, case.shift), volatility=case.vol, from_year=scenario.year)
+    counts, kept = api.simulate(plan, paths=paths, seed=seed, keep=1, threads=threads)
+    data = assemble(plan, counts, kept, {})
     out = data[["probability", "std_error"]].reset_coords(drop=True)
     return out.assign_coords(target=[f"{scenario.region}:{t}" for t in out["target"].values])
 
@@ -60,7 +54,9 @@ def sweep(files: Sequence[str | Path], *, shifts: Sequence[float] = (0.0,), vols
     that fails is retried once; if it fails again its error is kept in the result (``error``),
     never dropped. Dims of the result: file, shift, vol, scenario, target.
     """
-    inputs = {str(f): api.load_inputs(f, as_of)[:4] for f in files}
+    loaded = {str(f): api.load_inputs(f, as_of) for f in files}
+    inputs = {f: inp[:4] for f, inp in loaded.items()}
+    hashes = {name: digest for inp in loaded.values() for name, digest in inp[4].items()}
     # a file none of whose targets can be simulated has no case: it is named in the result's attrs
     empty = [f for f, inp in inputs.items() if not build(*inp).targets]
     files = [f for f in map(str, files) if f not in empty]
@@ -68,13 +64,13 @@ def sweep(files: Sequence[str | Path], *, shifts: Sequence[float] = (0.0,), vols
     results: dict[Case, xr.Dataset | str] = {}
     if local:
         for case in cases:
-            results[case] = run_case(inputs[case.file], case, processes, paths, seed)
+            results[case] = run_case(inputs[case.file], case, processes, paths, seed, threads=None)
             if progress:
                 progress(1)
     else:
         results = _on_dask(cases, inputs, processes, paths, seed, scheduler, workers, progress)
     ds = _combine(cases, results, files, shifts, vols, processes)
-    ds.attrs["not_simulable"] = ",".join(empty)
+    ds.attrs.update(not_simulable=",".join(empty), **api.provenance_attrs(seed, paths, as_of, hashes))
     return ds
 
 

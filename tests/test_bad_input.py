@@ -49,7 +49,7 @@ CASES = [
     (PARAMS, "model: ar1", "model: other", r"testland\.yaml:2: model: was fitted for model 'other'"),
     (MODEL, "drivers: {g: 1}\n  rate", "drivers: {h: 1}\n  rate", r"ar1\.yaml:\d+: indicators\.level\.drivers\.h: "
      r"no process named 'h'; processes: g"),
-    (MODEL, "kind: level", "kind: stock", r"indicators\.level\.kind: Input should be 'rate', 'level', 'share', 'count' or 'entries'"),
+    (MODEL, "kind: level", "kind: stock", r"indicators\.level\.kind: unknown kind 'stock'; kinds: rate, level"),
     (DATA, ",亿元,,2021", ",亿美元,,2021", r"testland\.csv:2: unit: unknown unit '亿美元'"),
     (DATA, "2020,1-12,100", "2020,1-13,100", r"testland\.csv:2: months: '1-13' is not a month span"),
     (DATA, "2020,1-12,100", "2020,1-12,abc", r"testland\.csv:2: value: 'abc' is not a number"),
@@ -73,8 +73,8 @@ CASES = [
     (SCEN, "targets:", "Targets:", r"testland-2023\.yaml:4: Targets: unknown key; did you mean 'targets'\?"),
     (SCEN, "shift: {g: 0.01}", "shift: {g: {by: 0.01, frm: 2024}}", r"scenarios\.shifted\.shift\.g\.frm: unknown "
      r"key; did you mean 'from'\?; allowed here: by, from$"),
-    (SCEN, "value: 112", "value: -112", r"testland-2023\.yaml:11: targets\.level_high\.value: a money cannot be "
-     r"negative; got -112"),
+    (SCEN, "value: 112", "value: -112", r"testland-2023\.yaml:11: targets\.level_high\.value: a level cannot be "
+     r"below 0; got -112"),
     (SCEN, "shift: {g: 0.01}", "shift: {g: 0.01}\n    shock: {level: {year: 2023, by: -100}}",
      r"testland-2023\.yaml:\d+: scenarios\.shifted\.shock\.level\.by: a level cannot fall by 100% or more"),
     (PARAMS, "sigma: {value: 0.02, source: test value}", "sigma: {value: 0.02, source: test value}\n"

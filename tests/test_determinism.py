@@ -13,13 +13,12 @@ from sim import api
 
 
 @pytest.mark.parametrize("antithetic", [False, True])
-def test_chunk_and_block_sizes_do_not_change_results(project, monkeypatch, antithetic):
+def test_round_sizes_and_threads_do_not_change_results(project, monkeypatch, antithetic):
     path = project / "scenarios/testland-2023.yaml"
     ref = sim.run(path, paths=30_000, seed=42, keep=5001, antithetic=antithetic).data
-    monkeypatch.setattr(api, "CHUNK", 4_099)  # odd: antithetic chunks hold 4,098 paths
-    monkeypatch.setattr(api, "BLOCK", 37)
-    xr.testing.assert_identical(sim.run(path, paths=30_000, seed=42, keep=5001, antithetic=antithetic).data,
-                                ref)
+    monkeypatch.setattr(api, "CHUNK", 4_099)  # odd: antithetic rounds hold 4,098 paths
+    xr.testing.assert_identical(sim.run(path, paths=30_000, seed=42, keep=5001, antithetic=antithetic,
+                                        threads=1).data, ref)
 
 
 def test_seed_changes_results(project):
@@ -53,17 +52,17 @@ def test_scenarios_run_together_equal_each_run_alone():
 
     import numpy as np
 
-    from sim.plan import build
+    from sim.plan import Assumptions, build
     from tests.conftest import ROOT
 
     plan = build(*api.load_inputs(ROOT / "scenarios/jinan-2025.yaml")[:4])
-    a = plan.arrays
     wedge, change, spread = (plan.processes.index(n) for n in
                              ("revenue_wedge", "digital_economy_share_change", "iva_spread"))
-    assert np.isnan(a["pin_b"][wedge, 1]) and not np.isnan(a["pin_b"][wedge, 2])  # pinned at t = 2 only
-    assert a["pin_c"][spread, 0] != 0.0  # partly observed at t = 0
-    by_scenario = ("shift", "vol", "level_shock", "theta_over")
-    variants = {key: [a[key][0].copy() for _ in range(6)] for key in by_scenario}
+    pin_b, pin_c = plan.proc.pin_b, plan.proc.pin_c
+    assert np.isnan(pin_b[wedge, 1]) and not np.isnan(pin_b[wedge, 2])  # pinned at t = 2 only
+    assert pin_c[spread, 0] != 0.0  # partly observed at t = 0
+    by_scenario = [f.name for f in dataclasses.fields(Assumptions)]
+    variants = {key: [getattr(plan.assumptions, key)[0].copy() for _ in range(6)] for key in by_scenario}
     # 0 baseline; 1 the same; 2 shifted after the last pinned year (shares deviations)
     variants["shift"][2][wedge, 3] += 0.5
     variants["shift"][2][change, 1:] += 0.01
@@ -76,12 +75,11 @@ def test_scenarios_run_together_equal_each_run_alone():
     variants["theta_over"][4][change, 0] = 0.02
     variants["level_shock"][5][0, 3] = 0.02
     names = [f"v{k}" for k in range(6)]
-    together = dataclasses.replace(plan, scenarios=names,
-                                   arrays={**a, **{k: np.stack(v) for k, v in variants.items()}})
+    together = plan.with_assumptions(Assumptions(**{k: np.stack(v) for k, v in variants.items()}), names)
+    assert (together.scen.ind_same != np.arange(6)[:, None]).any()  # something is shared
     counts, kept = api.simulate(together, paths=20_000, seed=3, keep=50)
     for s, name in enumerate(names):
-        alone = dataclasses.replace(plan, scenarios=[name],
-                                    arrays={**a, **{k: v[s][None] for k, v in variants.items()}})
+        alone = plan.with_assumptions(Assumptions(**{k: v[s][None] for k, v in variants.items()}), [name])
         c, k = api.simulate(alone, paths=20_000, seed=3, keep=50)
         np.testing.assert_array_equal(c.hits[0], counts.hits[s], err_msg=name)
         np.testing.assert_allclose(k[0], kept[s], rtol=1e-12, atol=1e-12, err_msg=name)

@@ -15,7 +15,6 @@ raw text) were not looked at while the extractor and the synonym table were writ
 are reported apart. A label belongs to the half of 003 whose text holds its clause.
 """
 
-import argparse
 import csv
 import datetime as dt
 import json
@@ -24,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
+from sim.cli import _parser
 from sim.errors import SimError
 from sim.extract import (
     FIELDS,
-    add_subparser,
     cn_number,
     extract,
     extract_file,
@@ -194,9 +193,7 @@ def test_synonym_table(text, unit, base, indicator):
 # --- files and the command -----------------------------------------------------------------------
 
 def _run(argv):
-    parser = argparse.ArgumentParser(prog="sim")
-    add_subparser(parser.add_subparsers(required=True))
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     return args.func(args)
 
 
@@ -299,7 +296,7 @@ def test_draft_refuses_to_overwrite_without_force(tmp_path):
     out = root / "scenarios" / "testland-2025.yaml"
     out.write_text("keep me", encoding="utf-8")
     argv = ["extract", str(doc), "--region", "Testland", "--year", "2025", "-o", str(out)]
-    with pytest.raises(SimError, match="exists already; pass --force"):
+    with pytest.raises(SimError, match="already exists; pass --force"):
         _run(argv)
     assert out.read_text(encoding="utf-8") == "keep me"
     assert _run([*argv, "--force"]) == 0

@@ -56,7 +56,7 @@ def test_timed_shift_and_inheritance(project):
     ({"a": {"weight": 0.5, "base": "b"}, "b": {"weight": 0.5, "base": "a"}},
      r"scenarios\.b\.base: scenarios inherit in a circle: a -> b -> a"),
     ({"a": {"weight": 1.0, "shock": {"nothing": {"year": 2022, "by": 1}}}},
-     r"scenarios\.a\.shock\.nothing: no rate, level or share indicator 'nothing'"),
+     r"scenarios\.a\.shock\.nothing: no indicator 'nothing' that a shock can move"),
     ({"a": {"weight": 1.0, "override": {"g": {"phi": 1.0}}}}, r"scenarios\.a\.override\.g\.phi: Input should be less than 1"),
 ])
 def test_bad_scenarios_are_refused_with_their_line(project, scenarios, message):
