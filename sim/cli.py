@@ -163,7 +163,7 @@ def _simulate(path: str, args: argparse.Namespace, keep: int = api.DEFAULT_KEEP)
     from sim import kernels
 
     if not kernels.compiled_on_disk():
-        print("sim: compiling the simulation kernel (first run only, one to two minutes; cached after)",
+        print("sim: compiling the simulation kernel (first run only, about 15 seconds; cached after)",
               file=sys.stderr)
     with tqdm(total=args.paths, unit="path", unit_scale=True, delay=1.0, leave=False, disable=None,
               desc=path, file=sys.stderr) as bar:

@@ -41,8 +41,8 @@ _COUNT_SALT = np.uint64(0x5DEECE66D)
 
 def compiled_on_disk() -> bool:
     """Whether the simulation kernel has an on-disk cache for this source (numba compiles on first
-    use, one to two minutes, and reuses the cache afterwards). Asks numba's own index, which is stamped with
-    the source's content: a file touched but not changed keeps its cache."""
+    use, about 15 seconds, and reuses the cache afterwards). Asks numba's own index, which is stamped
+    with the source's content: a file touched but not changed keeps its cache."""
     try:
         return bool(simulate._cache._cache_file._load_index())
     except Exception:  # noqa: BLE001 - a private numba API, read for a hint only: if it fails, say nothing

@@ -41,6 +41,8 @@ class Kind:
     compounds: str | None = None  # how its drivers move it: added up (None), as factors of its level
     #                               ('factor') or as log changes of its logit ('log')
     draws: bool = False  # it draws random numbers of its own (so scenarios never share it)
+    relative_operands: bool = False  # its operands enter only through their growth since its own last
+    #                                  observation: they need none of their own
     integer: bool = False  # it counts whole units
 
     def check_value(self, value: float, *, state: bool = False) -> str | None:
@@ -70,7 +72,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          integer=True),
     Kind("ratio", RATIO, "its last observed value moved by the ratio of two levels' growth "
          "(an intensity, a share of one level in another)", needs=("operands",), operands=2,
-         operand_kinds=("level",), lower=0.0),
+         operand_kinds=("level",), lower=0.0, relative_operands=True),
 )}
 FIELDS = ("drivers", "entry", "exit", "operands")
 BY_CODE: dict[int, Kind] = {k.code: k for k in KINDS.values()}

@@ -125,6 +125,7 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
     region = scenario.region
     used = _with_operands([t.indicator for t in scenario.targets.values() if t.indicator], model)
     histories = {name: _history(model.indicators[name], name, region, obs) for name in used}
+    _anchor_relative_operands(used, model, histories)
     skipped: list[Skipped] = []
     live: dict[str, TargetSpec] = {}
     for tid, target in scenario.targets.items():
@@ -241,13 +242,26 @@ def _history(ind: IndicatorSpec, name: str, region: str, obs: pd.DataFrame) -> _
     return _History(pd.Series(values).sort_index(), True, data_name)
 
 
+def _anchor_relative_operands(used: list[str], model: ModelSpec, histories: dict[str, _History]) -> None:
+    """Operands that enter an indicator only through their growth (a ratio's) and have no
+    observation of their own start at 1 in the year of the indicator's last observation."""
+    for name in used:
+        spec = model.indicators[name]
+        if KINDS[spec.kind].relative_operands and not histories[name].values.empty:
+            start = int(histories[name].values.index.max())
+            for operand in spec.operands:
+                if histories[operand].values.empty:
+                    data_name = histories[operand].data_name
+                    histories[operand] = _History(pd.Series({start: 1.0}), False, data_name)
+
+
 def _why_not(target: TargetSpec, model: ModelSpec, params: ParamsFile, histories: dict[str, _History],
              region: str) -> str | None:
     """Why ``target`` cannot be simulated, or None."""
     if target.indicator is None:
         return f"no model for this quantity yet (model {model.name!r} has no indicator for it)"
     ind = model.indicators[target.indicator]
-    for name in _with_operands([target.indicator], model):
+    for name in reversed(_with_operands([target.indicator], model)):  # its own observations first
         reason = _unobserved(target, model.indicators[name], histories[name], region)
         if reason:
             return reason
@@ -481,8 +495,7 @@ def _indicator_group(indicators: list[str], model: ModelSpec, procs: list[str],
             if year <= last and year in hist.index:
                 fixed[m, t] = hist[year]
         value = hist[last] if last in hist.index else math.nan
-        start_level[m] = {"log": lambda v: math.exp(math.log(v)),
-                          "logit": lambda v: math.log(v / (100 - v))}.get(k.state, lambda v: v)(value)
+        start_level[m] = math.log(value / (100 - value)) if k.state == "logit" else value
     proc_pct = np.array([model.processes[name].unit == "%" for name in procs])
     return kernels.Indicators(kind, *_sparse_drivers(kind, drivers, proc_pct), operand, link, start,
                               start_level, fixed)
