@@ -61,7 +61,7 @@ def _draws(seed, n_paths, proc, params, shocks, shock_rows):
     x0 = np.empty((n_p, lanes))
     z_pin = np.zeros((n_t, n_p, lanes))
     nrm = np.empty((shock_rows, n_p, lanes))
-    scale = np.empty((shock_rows, lanes))
+    scale = np.empty((shock_rows, proc.t_const.shape[0], lanes))
     eps = np.empty((shock_rows, n_p, lanes))
     acc = 0.0
     for g in range(n_paths // lanes):
@@ -90,7 +90,7 @@ def _draws(seed, n_paths, proc, params, shocks, shock_rows):
             if shocks:
                 kernels._shock_draws(state, proc.t_const, 1.0, nrm, scale, lane)
         if shocks:
-            kernels._correlate(proc.shock_chol, nrm, scale, eps)
+            kernels._correlate(proc.shock_chol, proc.t_group, nrm, scale, eps)
             acc += eps[shock_rows - 1, n_p - 1, 0] + mu[0, 0]
     return acc
 
@@ -180,7 +180,8 @@ def _kernel(p: Plan, paths: int, reps: int, threads: int | None = 1, keep: int =
 
 def _variant(p: Plan, *, df: float | None = None, scenarios: int | None = None) -> Plan:
     if df is not None:
-        p = dataclasses.replace(p, proc=p.proc._replace(t_const=kernels.t_constants(df)))
+        t_const, t_group = kernels.t_groups(np.full(len(p.processes), df))
+        p = dataclasses.replace(p, proc=p.proc._replace(t_const=t_const, t_group=t_group))
     if scenarios is not None:
         a = p.assumptions
         p = p.with_assumptions(dataclasses.replace(a, **{f.name: getattr(a, f.name)[:scenarios].copy()
@@ -194,7 +195,7 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
     proc = p.proc
     sh = shape(p)
     n_p, n_t, n_s = sh["processes"], sh["steps"] + 1, sh["scenarios"]
-    d = proc.t_const[0]
+    d = float(proc.t_const[:, 0].max())  # the heaviest-tailed process's
     df = 2.0 * (d + 1.0 / 3.0) if d > 0 else GAUSSIAN
     us = 1e6 / paths
     rows: dict[str, float] = {}
@@ -206,7 +207,8 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
     rows["kernel, 1 scenario, Gaussian"] = _kernel(_variant(p, df=GAUSSIAN, scenarios=1), paths, reps) * us
 
     def draws(params: bool, shocks: bool, shock_rows: int = n_t - 1, dof: float = df) -> float:
-        args = (SEED, paths, proc._replace(t_const=kernels.t_constants(dof)), params, shocks, shock_rows)
+        t_const, t_group = kernels.t_groups(np.full(n_p, dof))
+        args = (SEED, paths, proc._replace(t_const=t_const, t_group=t_group), params, shocks, shock_rows)
         return _median(lambda: _draws(*args), reps) * us
 
     rows["draws: all, as the kernel draws them"] = draws(True, True)
@@ -235,10 +237,10 @@ def profile(p: Plan, paths: int, reps: int) -> dict:
     # counts per path, from the kernel's code
     uncertain = int(np.count_nonzero(proc.uncertain))
     starts = int(np.count_nonzero(np.isnan(proc.pin_b[:, 0]) | (proc.pin_a[:, 0] != 0.0)))
-    gamma = df < kernels.GAUSSIAN_DF
     counts = {"normals (parameters, starts, partial years)":
                   3 * uncertain + starts + int(np.count_nonzero(proc.pin_c)),
-              "normals (shocks)": (n_t - 1) * n_p, "gamma draws": n_t - 1 if gamma else 0,
+              "normals (shocks)": (n_t - 1) * n_p,
+              "gamma draws": (n_t - 1) * int(np.count_nonzero(proc.t_const[:, 0] > 0)),
               "indicator-steps": (n_t - 1) * sh["indicators"] * n_s}
     total = rows["kernel, 1 thread"]
     drawn = rows["draws: all, as the kernel draws them"]

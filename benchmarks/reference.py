@@ -70,7 +70,7 @@ def _arrays(plan: Plan) -> dict:
         for k in range(ind.drv_ptr[m], ind.drv_ptr[m + 1]):
             drivers[m, ind.drv_p[k]] = ind.drv_c[k]
             pct[m, ind.drv_p[k]] = ind.drv_mode[k] in (LOG_PCT, MUL_PCT, POW_PCT)
-    d = proc.t_const[0]
+    d = proc.t_const[0, 0]
     state = np.where(ind.kind == LEVEL, np.log(np.where(ind.kind == LEVEL, ind.start_level, 1.0)),
                      ind.start_level)
     return {"theta_hat": proc.theta_hat, "theta_chol": proc.theta_chol, "shock_chol": proc.shock_chol,

@@ -1,19 +1,25 @@
-"""Backtests: what the model would have said at the end of year Y-1, scored against year Y.
+"""Rolling-origin backtests: what the model would have said, scored against what happened.
 
-For every region whose value-added growth in Y is known today, the model is recalibrated on the
-data published by 31 December of Y-1 and simulates Y; its predictive distribution is scored by the
-CRPS, the log score (kernel density), the PIT and the coverage of its central 50% and 80% intervals
-(scoringrules). Two naive forecasts are scored alongside: climatology (every region's growth over
-the calibration window, pooled: a normal with their mean and sd) and persistence (the region's
-latest growth figure known then, usually its year-to-date figure for Y-1, with the pooled sd).
-Every target of a scenario file for year Y whose outcome is known today is scored too (Brier and
-log score), against a fixed base rate: the share of those targets met (in-sample, which flatters it).
+For every region and year whose 规上工业增加值 growth is known today, and for every forecast origin
+— the end of the year before (31 December) and the middle of the year (31 July, when the first
+half is published) — the model is refitted on the data published by that date and simulates the
+year. Its predictive distribution is scored by the CRPS, the log score (kernel density), the PIT
+and the coverage of its central 50%, 80% and 90% intervals (scoringrules), next to two naive
+forecasts with the same information: climatology (every region's growth over the calibration
+window, pooled: a normal with their mean and sd) and persistence (the region's latest growth figure
+known then, with that sd). Whether the model beats them is a Diebold-Mariano test of the mean CRPS
+difference with standard errors clustered by year (a national shock moves every region alike).
+
+The growth targets of ``calibration/ledger/growth_targets.csv`` and of the shipped scenario files
+are scored too: P(target met) against the outcome (Brier, log score) next to the base rate of the
+targets of earlier years and to 0.5, with a reliability table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,156 +28,328 @@ import pandas as pd
 import scoringrules as sr
 from scipy import stats
 
-from sim import api, observations
-from sim.calibrate import WINDOW, calibrate
+from sim import api, calibrate, ledger, observations, targets
 from sim.errors import SimError
-from sim.plan import NATIONAL
+from sim.observations import NATIONAL
 from sim.spec import ModelSpec, ParamsFile, ScenarioFile
 
 GROWTH = "iva_growth"
 LOG_FLOOR = 1e-4  # probabilities are clipped to [1e-4, 1 - 1e-4] for the log score
+FIRST_YEAR = 2015
+VINTAGES = {"year_start": (-1, 12, 31), "mid_year": (0, 7, 31)}  # (year offset, month, day) of the origin
+LEVELS = (0.5, 0.8, 0.9)
+BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 @dataclass
 class Backtest:
-    year: int
-    growth: pd.DataFrame  # one row per region x forecaster
-    targets: pd.DataFrame  # one row per target x forecaster
-    pit: pd.Series  # PIT histogram of the model's growth forecasts (deciles)
-    calibration: pd.DataFrame  # binary targets by predicted-probability bin
+    growth: pd.DataFrame  # one row per region x year x vintage x forecaster
+    targets: pd.DataFrame  # one row per growth target x vintage x forecaster
+    scores: pd.DataFrame  # mean scores by vintage x forecaster
+    tests: pd.DataFrame  # Diebold-Mariano: sim against each baseline, by vintage
+    by_year: pd.DataFrame  # the model's scores by vintage x year
+    pit: pd.DataFrame  # PIT histogram by vintage (deciles) and its uniformity test
+    reliability: pd.DataFrame  # target probabilities by bin: n, mean probability, share met
+    warnings: list[str]
 
-    def summary(self) -> pd.DataFrame:
-        """Mean scores by forecaster (lower CRPS, log score and Brier are better)."""
-        g = self.growth.groupby("forecaster")[["crps", "log_score", "in_50", "in_80", "pit"]].mean()
-        g["n"] = self.growth.groupby("forecaster").size()
+    def summary(self) -> str:
+        """The tables as text, with the warnings first."""
+        parts = [*(f"warning: {w}" for w in self.warnings),
+                 "Scores by vintage and forecaster (lower CRPS and log score are better):",
+                 self.scores.round(3).to_string(),
+                 "\nThe model against the baselines (Diebold-Mariano on CRPS, clustered by year):",
+                 self.tests.round(3).to_string(index=False),
+                 "\nThe model by vintage and year:", self.by_year.round(3).to_string(),
+                 "\nPIT by decile (flat if calibrated) and the test of its uniformity:",
+                 self.pit.round(3).to_string()]
         if len(self.targets):
-            t = self.targets.groupby("forecaster")[["brier", "log_score"]].mean()
-            g = g.join(t.add_prefix("target_"), how="outer")
-        return g
+            parts += ["\nGrowth targets (P(met) against the outcome):",
+                      self.targets.groupby(["vintage", "forecaster"])[["brier", "log_score"]].mean()
+                      .assign(n=self.targets.groupby(["vintage", "forecaster"]).size()).round(3).to_string(),
+                      "\nReliability of the target probabilities:", self.reliability.round(3).to_string()]
+        return "\n".join(parts)
 
 
-def backtest(root: str | Path, year: int, *, paths: int = 20_000, seed: int = api.DEFAULT_SEED,
-             model_name: str = "industry") -> Backtest:
-    """Score the forecasts made at the end of ``year - 1`` against what happened in ``year``."""
+def origin(year: int, vintage: str) -> dt.date:
+    """The forecast date of a vintage for a target year."""
+    offset, month, day = VINTAGES[vintage]
+    return dt.date(year + offset, month, day)
+
+
+def backtest(root: str | Path, *, years: tuple[int, int] | None = None,
+             vintages: tuple[str, ...] = tuple(VINTAGES), paths: int = 4_000, seed: int = api.DEFAULT_SEED,
+             model_name: str = "industry", mixture: dict | None = None,
+             progress: Callable[[str], None] | None = None) -> Backtest:
+    """Forecast every region-year with a known outcome from each vintage's origin, and score them.
+
+    ``mixture``: scenarios as a scenario file writes them (name -> weight, shift, volatility …): their
+    weighted mixture is scored too, as forecaster ``sim (weighted)``, to see whether they keep the
+    forecasts calibrated."""
     root = Path(root)
-    as_of = dt.date(year - 1, 12, 31)
     model = ModelSpec.load(root / "models" / f"{model_name}.yaml")
     obs_now = observations.as_of(observations.load(root / "calibration" / "data"), None)
-    obs_then = observations.as_of(obs_now, as_of)
-    realized = {r: v for r in sorted(set(obs_now["region"]) - {NATIONAL})
-                if year in (s := observations.series(obs_now, r, GROWTH)) and not math.isnan(v := s[year])}
-    if not realized:
-        raise SimError(f"no region has a full-year {GROWTH} for {year} in calibration/data")
-    regions = sorted(set(realized) | {s.region for s in _scenarios_for(root, year)} & set(obs_now["region"]))
-    docs = calibrate(root, regions, model_name=model_name, as_of=as_of, write=False)
-    params = {r: ParamsFile.model_validate(d) for r, d in docs.items()}
-    rows = []
-    climate = _climatology(obs_then, year)
-    for region, y in realized.items():
-        scen = _growth_scenario(region, year, y)
-        res = api.run_loaded(scen, model, params[region], obs_then, paths=paths, seed=seed, keep=paths)
-        x = res.sample.sel(scenario="baseline", indicator=GROWTH, year=year).to_numpy()
-        rows.append({"region": region, "forecaster": "sim", "realized": y, **_score_samples(y, x)})
-        rows.append({"region": region, "forecaster": "climatology", "realized": y,
-                     **_score_normal(y, *climate)})
-        last = _latest_known(obs_then, region, year)
-        if last is not None:
-            rows.append({"region": region, "forecaster": "persistence", "realized": y,
-                         **_score_normal(y, last, climate[1])})
+    full = obs_now[(obs_now["indicator"] == GROWTH) & (obs_now["region"] != NATIONAL)
+                   & (obs_now["first_month"] == 1) & (obs_now["last_month"] == 12)]
+    last = int(full["period"].max()) if len(full) else FIRST_YEAR
+    first, final = years or (FIRST_YEAR, last)
+    if first > final or not FIRST_YEAR - 10 <= first <= last or final > last:
+        raise SimError(f"the years must lie within {FIRST_YEAR - 10}–{last} (the outcomes in "
+                       f"calibration/data), first before last; got {first}–{final}")
+    unknown = [v for v in vintages if v not in VINTAGES]
+    if unknown:
+        raise SimError(f"unknown vintage {unknown[0]!r}; vintages: {', '.join(VINTAGES)}")
+    realized = {(r.region, int(r.period)): float(r.value) for r in full.itertuples()
+                if first <= r.period <= final}
+    goals = _growth_targets(root, realized)
+    rows, target_rows, skipped = [], [], []
+    for vintage in vintages:
+        for year in range(first, final + 1):
+            cases = {region: y for (region, yr), y in realized.items() if yr == year}
+            if not cases:
+                continue
+            date = origin(year, vintage)
+            then = observations.as_of(obs_now, date)
+            if progress:
+                progress(f"{vintage} {year}: {len(cases)} regions, data of {date}")
+            fits = calibrate.fit_model(model, then)
+            clim = _climatology(then, date)
+            for region, outcome in sorted(cases.items()):
+                params = ParamsFile.model_validate(calibrate.document(region, model, fits, then, date))
+                try:
+                    res = api.run_loaded(_growth_scenario(region, year, mixture), model, params, then,
+                                         paths=paths, seed=seed, keep=paths, threads=1)
+                except SimError as err:  # too little known then (the national series before 2015)
+                    skipped.append(f"{vintage} {year} {region}: {err.message}")
+                    continue
+                sample = res.sample.sel(indicator=GROWTH, year=year)
+                x = sample.sel(scenario=str(sample["scenario"].values[0])).to_numpy()
+                base = {"region": region, "year": year, "vintage": vintage, "realized": outcome}
+                rows.append({**base, "forecaster": "sim", **score_samples(outcome, x)})
+                if mixture:
+                    rows.append({**base, "forecaster": "sim (weighted)",
+                                 **score_samples(outcome, _mixed(sample, res.data["weight"].values[:-1]))})
+                rows.append({**base, "forecaster": "climatology", **score_normal(outcome, *clim)})
+                latest = _latest_known(then, region, year)
+                if latest is not None:
+                    rows.append({**base, "forecaster": "persistence",
+                                 **score_normal(outcome, latest, clim[1])})
+                for goal in goals.get((region, year), []):
+                    target_rows.append({**base, **goal, "forecaster": "sim", "p": _p_met(goal, x)})
     growth = pd.DataFrame(rows)
-    model_pit = growth.loc[growth["forecaster"] == "sim", "pit"]
-    pit = pd.cut(model_pit, np.linspace(0, 1, 11), include_lowest=True).value_counts().sort_index()
-    targets = _score_targets(root, year, model, params, obs_now, obs_then, paths, seed)
-    return Backtest(year, growth, targets, pit, _calibration_table(targets))
+    if growth.empty:
+        raise SimError(f"no region has a full-year {GROWTH} between {first} and {final} in calibration/data")
+    scored = _score_targets(pd.DataFrame(target_rows))
+    notes = [f"{len(skipped)} region-years could not be forecast with the data of their time "
+             f"(e.g. {skipped[0]})"] if skipped else []
+    return Backtest(growth, scored, _scores(growth), _dm_tests(growth), _by_year(growth), _pit(growth),
+                    _reliability(scored), [*notes, *_warnings(growth)])
 
 
-def _growth_scenario(region: str, year: int, threshold: float) -> ScenarioFile:
+def _growth_scenario(region: str, year: int, mixture: dict | None) -> ScenarioFile:
+    """A scenario file whose one target is the region's growth in the year: the baseline first."""
+    scenarios = {"baseline": {"weight": 1.0}} if not mixture else mixture
     return ScenarioFile.model_validate({
         "region": region, "year": year, "model": "industry",
         "targets": {"growth": {"name_zh": "规上工业增加值增速", "name_en": "industrial value-added growth",
-                               "indicator": GROWTH, "year": year, "comparator": ">=",
-                               "value": threshold, "unit": "%", "clause": "backtest",
-                               "source": "realized value in calibration/data"}},
-        "scenarios": {"baseline": {"weight": 1.0}}})
+                               "indicator": GROWTH, "year": year, "comparator": ">=", "value": 0.0,
+                               "unit": "%", "clause": "backtest", "source": "calibration/data"}},
+        "scenarios": scenarios})
+
+
+def _mixed(sample: object, weights: np.ndarray) -> np.ndarray:
+    """A sample of the scenarios' mixture: the first paths of each scenario in proportion to its weight
+    (the paths are independent draws, so the first k of a scenario are a sample of it)."""
+    n = sample.sizes["path"]
+    counts = np.floor(weights / weights.sum() * n + 0.5).astype(int)
+    return np.concatenate([sample.isel(scenario=s).to_numpy()[:k] for s, k in enumerate(counts)])
+
+
+def _growth_targets(root: Path, realized: dict) -> dict[tuple[str, int], list[dict]]:
+    """The growth targets with an outcome: the ledger's and the shipped scenario files'."""
+    out: dict[tuple[str, int], list[dict]] = {}
+    for row in ledger.growth_targets(root).itertuples():
+        if row.indicator == GROWTH and (row.region, row.year) in realized:
+            out.setdefault((row.region, row.year), []).append(
+                {"target": f"{row.region} {row.year} {row.stated} {row.value:g}%",
+                 "comparator": row.comparator, "value": row.value, "tolerance": None, "source": row.source})
+    for path in sorted((root / "scenarios").glob("*.yaml")):
+        scen = ScenarioFile.load(path)
+        for tid, t in scen.targets.items():
+            if t.indicator == GROWTH and t.measure == "level" and (scen.region, t.year) in realized:
+                out.setdefault((scen.region, t.year), []).append(
+                    {"target": f"{path.name}:{tid}", "comparator": t.comparator, "value": t.value,
+                     "tolerance": t.tolerance, "source": t.source})
+    return out
+
+
+def _p_met(goal: dict, x: np.ndarray) -> float:
+    tol = targets.tolerance(goal["comparator"], goal["value"], "%", goal["tolerance"])
+    cmp, threshold = targets.comparison(goal["comparator"], goal["value"], tol, "higher")
+    return float(np.mean(targets.met(x, cmp, threshold)))
 
 
 def _latest_known(obs: pd.DataFrame, region: str, year: int) -> float | None:
-    """The region's latest growth figure known at the end of year - 1: that year's
-    year-to-date figure with the most months, else the full year before."""
+    """The region's latest growth figure known at the origin: a year-to-date figure of the year, else
+    of the year before, else the full year before."""
     sel = obs[(obs["region"] == region) & (obs["indicator"] == GROWTH) & (obs["first_month"] == 1)
-              & (obs["period"] >= year - 2)]
+              & (obs["period"] >= year - 2) & (obs["period"] <= year)]
     if sel.empty:
         return None
     return float(sel.sort_values(["period", "last_month"]).iloc[-1]["value"])
 
 
-def _climatology(obs: pd.DataFrame, year: int) -> tuple[float, float]:
+def _climatology(obs: pd.DataFrame, date: dt.date) -> tuple[float, float]:
     full = obs[(obs["indicator"] == GROWTH) & (obs["region"] != NATIONAL) & (obs["first_month"] == 1)
-               & (obs["last_month"] == 12) & (obs["period"] > year - 1 - WINDOW)]
+               & (obs["last_month"] == 12) & (obs["period"] > date.year - 1 - calibrate.WINDOW)]
+    if len(full) < 3:
+        return math.nan, math.nan
     return float(full["value"].mean()), float(full["value"].std(ddof=1))
 
 
-def _score_samples(y: float, x: np.ndarray) -> dict:
-    q10, q25, q75, q90 = np.quantile(x, [0.1, 0.25, 0.75, 0.9])
-    return {"median": float(np.median(x)), "p10": q10, "p90": q90,
+def score_samples(y: float, x: np.ndarray) -> dict:
+    """The scores of a predictive sample ``x`` for the outcome ``y``."""
+    q = np.quantile(x, [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
+    return {"median": float(q[3]), "p10": float(q[1]), "p90": float(q[5]),
             "crps": float(sr.crps_ensemble(y, x)), "log_score": float(sr.logs_ensemble(y, x)),
-            "pit": float(np.mean(x <= y)), "in_50": float(q25 <= y <= q75), "in_80": float(q10 <= y <= q90)}
+            "pit": float(np.mean(x <= y)), "in_50": float(q[2] <= y <= q[4]),
+            "in_80": float(q[1] <= y <= q[5]), "in_90": float(q[0] <= y <= q[6])}
 
 
-def _score_normal(y: float, mu: float, sd: float) -> dict:
-    q10, q25, q75, q90 = stats.norm.ppf([0.1, 0.25, 0.75, 0.9], mu, sd)
-    return {"median": mu, "p10": q10, "p90": q90, "crps": float(sr.crps_normal(y, mu, sd)),
+def score_normal(y: float, mu: float, sd: float) -> dict:
+    """The scores of a normal forecast N(mu, sd²) for the outcome ``y``."""
+    q = stats.norm.ppf([0.05, 0.1, 0.25, 0.75, 0.9, 0.95], mu, sd)
+    return {"median": mu, "p10": q[1], "p90": q[4], "crps": float(sr.crps_normal(y, mu, sd)),
             "log_score": float(sr.logs_normal(y, mu, sd)), "pit": float(stats.norm.cdf(y, mu, sd)),
-            "in_50": float(q25 <= y <= q75), "in_80": float(q10 <= y <= q90)}
+            "in_50": float(q[2] <= y <= q[3]), "in_80": float(q[1] <= y <= q[4]),
+            "in_90": float(q[0] <= y <= q[5])}
 
 
-def _scenarios_for(root: Path, year: int) -> list[ScenarioFile]:
-    out = []
-    for path in sorted((root / "scenarios").glob("*.yaml")):
-        scen = ScenarioFile.load(path)
-        if any(t.year == year for t in scen.targets.values()):
-            out.append(scen)
+def _scores(growth: pd.DataFrame) -> pd.DataFrame:
+    g = growth.groupby(["vintage", "forecaster"])
+    out = g[["crps", "log_score", "in_50", "in_80", "in_90"]].mean()
+    out["n"] = g.size()
+    out["rank_corr"] = g.apply(_rank_corr, include_groups=False)
     return out
 
 
-def _score_targets(root: Path, year: int, model: ModelSpec, params: dict[str, ParamsFile],
-                   obs_now: pd.DataFrame, obs_then: pd.DataFrame, paths: int, seed: int) -> pd.DataFrame:
+def _rank_corr(frame: pd.DataFrame) -> float:
+    """Spearman correlation of the medians with the outcomes within each year, averaged over years
+    weighted by their regions (a forecaster ranks the regions of a year)."""
+    values, weights = [], []
+    for _, year in frame.groupby("year"):
+        rho = _spearman(year)
+        if math.isfinite(rho):
+            values.append(rho)
+            weights.append(len(year))
+    return float(np.average(values, weights=weights)) if values else math.nan
+
+
+def _spearman(frame: pd.DataFrame) -> float:
+    """Spearman correlation of medians and outcomes (NaN below 4 regions or with tied medians)."""
+    if len(frame) < 4 or frame["median"].nunique() < 2:
+        return math.nan
+    return float(stats.spearmanr(frame["median"], frame["realized"]).statistic)
+
+
+def _dm_tests(growth: pd.DataFrame) -> pd.DataFrame:
+    """Diebold-Mariano: the model's CRPS minus each baseline's, its mean's t statistic with
+    standard errors clustered by year (statsmodels), paired region-years only."""
+    from statsmodels.regression.linear_model import OLS
+
     rows = []
-    for scen in _scenarios_for(root, year):
-        if scen.region not in params:
+    for vintage, v in growth.groupby("vintage"):
+        wide = v.pivot_table(index=["region", "year"], columns="forecaster", values="crps")
+        for baseline in ("climatology", "persistence"):
+            if baseline not in wide or "sim" not in wide:
+                continue
+            pair = wide[["sim", baseline]].dropna()
+            if len(pair) < 5:
+                continue
+            d = (pair["sim"] - pair[baseline]).to_numpy()
+            groups = pair.index.get_level_values("year").to_numpy()
+            clustered = len(set(groups)) >= 2  # one year alone: heteroscedasticity-robust only
+            res = OLS(d, np.ones(len(d))).fit(cov_type="cluster" if clustered else "HC1",
+                                              cov_kwds={"groups": groups} if clustered else None, use_t=True)
+            rows.append({"vintage": vintage, "baseline": baseline, "n": len(d),
+                         "crps_sim": float(pair["sim"].mean()), "crps_baseline": float(pair[baseline].mean()),
+                         "improvement": 1 - float(pair["sim"].mean() / pair[baseline].mean()),
+                         "dm_t": float(res.tvalues[0]), "p_one_sided": float(res.pvalues[0] / 2
+                                                                               if res.tvalues[0] < 0 else
+                                                                               1 - res.pvalues[0] / 2)})
+    return pd.DataFrame(rows)
+
+
+def _by_year(growth: pd.DataFrame) -> pd.DataFrame:
+    sim_rows = growth[growth["forecaster"] == "sim"]
+    g = sim_rows.groupby(["vintage", "year"])
+    out = g[["crps", "in_50", "in_80", "in_90"]].mean()
+    out["n"] = g.size()
+    out["rank_corr"] = g.apply(_spearman, include_groups=False)
+    clim = growth[growth["forecaster"] == "climatology"].groupby(["vintage", "year"])["crps"].mean()
+    out["crps_climatology"] = clim
+    return out
+
+
+def _pit(growth: pd.DataFrame) -> pd.DataFrame:
+    rows = {}
+    for vintage, v in growth[growth["forecaster"] == "sim"].groupby("vintage"):
+        counts = np.histogram(v["pit"], bins=np.linspace(0, 1, 11))[0]
+        rows[vintage] = {**{f"{10 * k}-{10 * k + 10}%": int(c) for k, c in enumerate(counts)},
+                         "n": len(v), "ks_p": float(stats.kstest(v["pit"], "uniform").pvalue)}
+    return pd.DataFrame(rows).T
+
+
+def _warnings(growth: pd.DataFrame) -> list[str]:
+    out = []
+    for vintage, v in growth[growth["forecaster"] == "sim"].groupby("vintage"):
+        if len(v) < 20:
+            out.append(f"{vintage}: only {len(v)} forecasts; coverage and PIT say little")
             continue
-        try:
-            now = api.run_loaded(scen, model, params[scen.region], obs_now, paths=256, seed=seed)
-            then = api.run_loaded(scen, model, params[scen.region], obs_then, paths=paths, seed=seed)
-        except SimError:
-            continue  # nothing simulable for this file at that date
-        q = now.data["measure_quantile"].sel(scenario="weighted")
-        for target in then.data["target"].values:
-            if target == "all" or target not in now.data["target"].values:
-                continue
-            if int(then.data["target_year"].sel(target=target)) != year:
-                continue
-            lo, hi = q.sel(target=target, quantile=0.05).item(), q.sel(target=target, quantile=0.95).item()
-            if not lo == hi:
-                continue  # the outcome is not observed yet
-            outcome = float(now.data["probability"].sel(scenario="weighted", target=target).item())
-            p = float(then.data["probability"].sel(scenario="weighted", target=target).item())
-            rows.append({"file": scen.path.name, "target": str(target), "outcome": outcome,
-                         "forecaster": "sim", "p": p})
-    targets = pd.DataFrame(rows, columns=["file", "target", "outcome", "forecaster", "p"])
-    if len(targets):
-        base = targets.assign(forecaster="base rate", p=targets["outcome"].mean())
-        targets = pd.concat([targets, base], ignore_index=True)
-        clipped = targets["p"].clip(LOG_FLOOR, 1 - LOG_FLOOR)
-        targets["brier"] = (targets["p"] - targets["outcome"]) ** 2
-        targets["log_score"] = -np.where(targets["outcome"] == 1, np.log(clipped), np.log(1 - clipped))
-    return targets
+        for level, col in zip(LEVELS, ("in_50", "in_80", "in_90"), strict=True):
+            cover, se = v[col].mean(), math.sqrt(level * (1 - level) / len(v))
+            if abs(cover - level) > 2 * se:
+                side = "too wide" if cover > level else "too narrow"
+                out.append(f"{vintage}: the {level:.0%} bands hold {cover:.0%} of {len(v)} outcomes: {side}")
+        pit_p = stats.kstest(v["pit"], "uniform").pvalue
+        if pit_p < 0.05:
+            spread = float(np.mean(np.abs(v["pit"] - 0.5)))
+            shape = ("bunched in the middle: bands too wide" if spread < 0.25
+                     else "piled at the ends: too narrow")
+            out.append(f"{vintage}: the PIT is not uniform (KS p = {pit_p:.3f}); {shape}")
+    return out
 
 
-def _calibration_table(targets: pd.DataFrame) -> pd.DataFrame:
-    sim_rows = targets[targets["forecaster"] == "sim"] if len(targets) else targets
+def _score_targets(frame: pd.DataFrame) -> pd.DataFrame:
+    """Brier and log scores of P(met), next to the base rate of earlier years' targets and to 0.5."""
+    if frame.empty:
+        return pd.DataFrame(columns=["vintage", "region", "year", "target", "outcome", "forecaster", "p",
+                                     "brier", "log_score"])
+    frame = frame.copy()
+    frame["outcome"] = [float(_met_outcome(r)) for r in frame.itertuples()]
+    parts = [frame]
+    base = []
+    for row in frame.itertuples():
+        earlier = frame[(frame["year"] < row.year) & (frame["vintage"] == row.vintage)]
+        base.append(earlier["outcome"].mean() if len(earlier) else 0.5)
+    parts.append(frame.assign(forecaster="base rate", p=base))
+    parts.append(frame.assign(forecaster="0.5", p=0.5))
+    out = pd.concat(parts, ignore_index=True)
+    clipped = out["p"].clip(LOG_FLOOR, 1 - LOG_FLOOR)
+    out["brier"] = (out["p"] - out["outcome"]) ** 2
+    out["log_score"] = -np.where(out["outcome"] == 1, np.log(clipped), np.log(1 - clipped))
+    return out
+
+
+def _met_outcome(row: object) -> bool:
+    tol = targets.tolerance(row.comparator, row.value, "%", row.tolerance)
+    cmp, threshold = targets.comparison(row.comparator, row.value, tol, "higher")
+    return bool(targets.met(np.float64(row.realized), cmp, threshold))
+
+
+def _reliability(scored: pd.DataFrame) -> pd.DataFrame:
+    sim_rows = scored[scored["forecaster"] == "sim"] if len(scored) else scored
     if not len(sim_rows):
         return pd.DataFrame(columns=["n", "mean_p", "met"])
-    bins = pd.cut(sim_rows["p"], [0, 0.2, 0.4, 0.6, 0.8, 1.0], include_lowest=True)
+    bins = pd.cut(sim_rows["p"], list(BINS), include_lowest=True)
     return sim_rows.groupby(bins, observed=True).agg(n=("p", "size"), mean_p=("p", "mean"),
-                                                      met=("outcome", "mean"))
+                                                     met=("outcome", "mean"))

@@ -700,3 +700,42 @@ def tornado_chart(table: pd.DataFrame, target: str, *, lang: str = "zh", top: in
         ax.legend(fontsize=8, frameon=False, loc="lower right")
     fig.sim_lang = shown
     return fig
+
+
+def backtest_chart(pit: pd.DataFrame, reliability: pd.DataFrame, *, lang: str = "en") -> Figure:
+    """The backtest in two pictures: the PIT histogram of each vintage (flat if the forecasts are
+    calibrated; a hump means bands too wide, a U too narrow) and the reliability of the target
+    probabilities (on the diagonal if a 70% means met 7 times in 10)."""
+    shown = chart_language(lang)
+    en = shown == "en"
+    deciles = [c for c in pit.columns if c.endswith("%")]
+    with mpl.rc_context(_rc()):
+        fig = _new_figure(10.0, 4.2)
+        left, right = fig.subplots(1, 2)
+        width = 0.8 / max(len(pit), 1)
+        for k, (vintage, row) in enumerate(pit.iterrows()):
+            share = row[deciles].to_numpy(float) / max(float(row["n"]), 1.0)
+            left.bar(np.arange(len(deciles)) + k * width, share, width=width, color=COMPARE_COLOURS[k],
+                     label=f"{vintage} (n {int(row['n'])}, KS p {row['ks_p']:.2f})")
+        left.axhline(0.1, color="black", linewidth=1, linestyle="--")
+        left.set_xticks(np.arange(len(deciles)) + 0.4 - width / 2, [d.split("-")[0] for d in deciles],
+                        fontsize=8)
+        left.set_xlabel("PIT decile (%)" if en else "PIT 十分位(%)")
+        left.set_ylabel("share of outcomes" if en else "结果占比")
+        left.set_title("Where outcomes fell in the forecasts" if en else "实际值落在预测分布中的位置",
+                       fontsize=10)
+        left.legend(fontsize=7, frameon=False)
+        right.plot([0, 1], [0, 1], color="black", linewidth=1, linestyle="--")
+        if len(reliability):
+            right.scatter(reliability["mean_p"], reliability["met"], s=20 + 8 * reliability["n"],
+                          color=MEDIAN_COLOUR, alpha=0.8)
+            for _, r in reliability.iterrows():
+                right.annotate(f"n={int(r['n'])}", (r["mean_p"], r["met"]), fontsize=7,
+                               xytext=(4, -10), textcoords="offset points")
+        right.set_xlim(0, 1)
+        right.set_ylim(0, 1)
+        right.set_xlabel("forecast P(target met)" if en else "预测的目标实现概率")
+        right.set_ylabel("share met" if en else "实际实现比例")
+        right.set_title("Reliability of target probabilities" if en else "目标概率的可靠性", fontsize=10)
+    fig.sim_lang = shown
+    return fig

@@ -127,12 +127,22 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--model", default="industry", help="the model in models/ (default: industry)")
     cal.add_argument("--root", default=".", help="the project folder (default: the current one)")
     cal.set_defaults(func=_calibrate)
-    bt = sub.add_parser("backtest", help="score the forecasts made at the end of YEAR-1 against YEAR")
-    bt.add_argument("--year", type=int, required=True, help="the year forecast")
-    bt.add_argument("--paths", type=int, default=20_000, help="Monte Carlo paths per forecast")
+    bt = sub.add_parser("backtest", help="rolling-origin forecasts of every region-year, scored against "
+                        "what happened")
+    bt.add_argument("--years", type=int, nargs=2, metavar=("FIRST", "LAST"), default=None,
+                    help="the years forecast (default: 2015 to the latest with outcomes)")
+    bt.add_argument("--vintage", nargs="+", choices=("year_start", "mid_year"),
+                    default=["year_start", "mid_year"],
+                    help="forecast origins: year_start (31 Dec before), mid_year (31 Jul)")
+    bt.add_argument("--paths", type=int, default=4_000, help="Monte Carlo paths per forecast")
     bt.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
+    bt.add_argument("--mixture", default=None, help="score also the weighted mixture of this scenario "
+                    "file's scenarios")
+    bt.add_argument("--chart", default=None, help="write the PIT histogram and the reliability diagram "
+                    "to this PNG file")
     bt.add_argument("--root", default=".", help="the project folder (default: the current one)")
     bt.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    bt.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the chart")
     bt.set_defaults(func=_backtest)
     ex = sub.add_parser("extract", help="read the targets and actuals of a policy text")
     ex.add_argument("document", help="a policy text in UTF-8, e.g. ../shared/seeds/000_….txt")
@@ -325,14 +335,14 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     docs = calibrate(args.root, args.region, model_name=args.model, as_of=args.as_of)
     for region, doc in docs.items():
-        print(f"{region}: calibration/params/{region.lower()}.yaml  (shocks: t df "
-              f"{doc['shocks']['df']['value']:.3g})")
+        print(f"{region}: calibration/params/{region.lower()}.yaml")
         for name, p in doc["processes"].items():
             extra = (f"  shrinkage {p['shrinkage']:.2f}" if "shrinkage" in p else "") + (
                 f"  borrowed: {', '.join(p['borrowed'])}" if p.get("borrowed") else "")
+            df = f"  t df {p['df']['value']:.3g}" if "df" in p else ""
             print(f"  {name:31s} mean {p['mean']['value']:8.3g} ± {p['mean']['std_error']:<7.2g} "
                   f"phi {p['phi']['value']:6.2f} ± {p['phi']['std_error']:<5.2f} "
-                  f"sigma {p['sigma']['value']:6.3g}{extra}")
+                  f"sigma {p['sigma']['value']:6.3g}{df}{extra}")
         if doc["note"]:
             print(f"  {doc['note']}")
     return 0
@@ -341,25 +351,29 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from sim.backtest import backtest
 
-    bt = backtest(args.root, args.year, paths=args.paths, seed=args.seed)
+    mixture = None
+    if args.mixture:
+        from sim.spec import ScenarioFile
+
+        spec = ScenarioFile.load(args.mixture)
+        mixture = {name: s.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+                   for name, s in spec.scenarios.items()}
+    bt = backtest(args.root, years=tuple(args.years) if args.years else None, vintages=tuple(args.vintage),
+                  paths=args.paths, seed=args.seed, mixture=mixture,
+                  progress=lambda m: print(f"sim backtest: {m}", file=sys.stderr, flush=True))
     if args.json:
-        print(json.dumps({"year": bt.year, "growth": bt.growth.to_dict("records"),
-                          "targets": bt.targets.to_dict("records"),
-                          "summary": bt.summary().reset_index().to_dict("records")},
-                         ensure_ascii=False, indent=1, default=float))
-        return 0
-    cols = ["region", "realized", "median", "p10", "p90", "pit", "crps", "log_score"]
-    print(f"Backtest {bt.year}: forecasts made with the data published by {bt.year - 1}-12-31\n")
-    print("Value-added growth, the model's forecasts:")
-    print(bt.growth[bt.growth["forecaster"] == "sim"][cols].round(2).to_string(index=False))
-    if len(bt.targets):
-        print("\nTargets with a known outcome:")
-        print(bt.targets.round(3).to_string(index=False))
-        print("\nCalibration of the target probabilities:")
-        print(bt.calibration.round(3).to_string())
-    print("\nPIT of the growth forecasts by decile (flat if calibrated):", " ".join(map(str, bt.pit.values)))
-    print("\nMean scores (lower CRPS, log score, Brier are better; in_50/in_80: interval coverage):")
-    print(bt.summary().round(3).to_string())
+        print(json.dumps({"growth": bt.growth.to_dict("records"), "targets": bt.targets.to_dict("records"),
+                          "scores": bt.scores.reset_index().to_dict("records"),
+                          "tests": bt.tests.to_dict("records"),
+                          "by_year": bt.by_year.reset_index().to_dict("records"),
+                          "pit": bt.pit.reset_index().to_dict("records"), "warnings": bt.warnings},
+                         ensure_ascii=False, indent=1, default=str))
+    else:
+        print(bt.summary())
+    if args.chart:
+        from sim.charts import backtest_chart
+
+        _save(backtest_chart(bt.pit, bt.reliability, lang=args.lang), args.chart)
     return 0
 
 

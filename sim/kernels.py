@@ -238,7 +238,8 @@ class Processes(NamedTuple):
     uncertain: np.ndarray  # (n_p,) bool: parameters drawn per path (else ``fixed``)
     fixed: np.ndarray  # (n_p, 4): (mu, phi, sigma, stationary sd) of a process without sampling error
     shock_chol: np.ndarray  # (n_p, n_p): Cholesky factor of the shocks' correlation
-    t_const: np.ndarray  # (3,): Student-t constants (d, c, k) of t_constants
+    t_const: np.ndarray  # (n_g, 3): Student-t constants (d, c, k) of t_constants, by degrees of freedom
+    t_group: np.ndarray  # (n_p,) int: each process's row of t_const (processes sharing one share a scale)
     pin_a: np.ndarray  # (n_p, n_t): an observed step is a * (the AR draw) + b + c * z; b NaN: free
     pin_b: np.ndarray
     pin_c: np.ndarray
@@ -297,25 +298,29 @@ def t_constants(df: float) -> np.ndarray:
 @nb.njit(cache=True, inline="always")
 def _shock_draws(state, t_const, sign, nrm, scale, lane):
     """One path's shock draws into lane ``lane``: ``sign`` times standard normals ``nrm[t, p]`` for
-    every step, then the Student-t scales ``scale[t] = sqrt((df - 2) / chi2_df)`` with
-    chi2_df = 2 Gamma(df / 2) (1 for Gaussian shocks)."""
+    every step, then the Student-t scales of each group of processes with the same degrees of
+    freedom, ``scale[t, g] = sqrt((df_g - 2) / chi2)`` with chi2 = 2 Gamma(df_g / 2) (1 for Gaussian
+    shocks)."""
     n_t, n_p = nrm.shape[0], nrm.shape[1]
     for t in range(n_t):
         for p in range(n_p):
             z, state = next_normal(state)
             nrm[t, p, lane] = sign * z
-    d, c, k = t_const[0], t_const[1], t_const[2]
     for t in range(n_t):
-        if d > 0.0:
-            g, state = next_gamma(state, d, c)
-            scale[t, lane] = k / np.sqrt(g)
-        else:
-            scale[t, lane] = 1.0
+        for g in range(t_const.shape[0]):
+            d = t_const[g, 0]
+            if d > 0.0:
+                gam, state = next_gamma(state, d, t_const[g, 1])
+                scale[t, g, lane] = t_const[g, 2] / np.sqrt(gam)
+            else:
+                scale[t, g, lane] = 1.0
 
 
 @nb.njit(cache=True, inline="always")
-def _correlate(chol, nrm, scale, eps):
-    """Correlated unit-variance shocks of all lanes: ``eps[t, p] = scale[t] (L n_t)[p]``."""
+def _correlate(chol, t_group, nrm, scale, eps):
+    """Correlated unit-variance shocks of all lanes: ``eps[t, p] = scale[t, g(p)] (L n_t)[p]``:
+    multivariate t within a group of processes with the same degrees of freedom; across groups the
+    correlation of the normals times E[scale_g] E[scale_h]."""
     n_t, n_p = nrm.shape[0], nrm.shape[1]
     for t in range(n_t):
         for p in range(n_p):
@@ -325,8 +330,9 @@ def _correlate(chol, nrm, scale, eps):
                 c = chol[p, q]
                 for lane in range(LANES):
                     eps[t, p, lane] += c * nrm[t, q, lane]
+            g = t_group[p]
             for lane in range(LANES):
-                eps[t, p, lane] *= scale[t, lane]
+                eps[t, p, lane] *= scale[t, g, lane]
 
 
 # how a driver enters an indicator's step (sim.plan chooses it once per run)
@@ -409,7 +415,7 @@ def simulate(seed, path_offset, n_paths, antithetic, n_keep, proc, scen, ind, tg
     x0 = np.empty((n_p, LANES))
     z_pin = np.zeros((n_t, n_p, LANES))  # zero where a step is not partly observed
     nrm = np.empty((n_t - 1, n_p, LANES))
-    scale = np.empty((n_t - 1, LANES))
+    scale = np.empty((n_t - 1, proc.t_const.shape[0], LANES))
     eps = np.empty((n_t - 1, n_p, LANES))  # shocks of steps 1..T (step 0 is the start)
     ar = np.empty((4, n_p, LANES))  # a scenario's mean, phi, sigma and current deviation
     x = np.empty((n_s, n_p, n_t, LANES))
@@ -426,7 +432,7 @@ def simulate(seed, path_offset, n_paths, antithetic, n_keep, proc, scen, ind, tg
             state = path_state(seed64, np.uint64((path_offset + i) // unit))
             cstart[lane] = path_state(seed64 ^ _COUNT_SALT, np.uint64(path_offset + i))
             _path_draws(state, sign, proc, mu, phi, sigma, x0, z_pin, nrm, scale, lane)
-        _correlate(proc.shock_chol, nrm, scale, eps)
+        _correlate(proc.shock_chol, proc.t_group, nrm, scale, eps)
         for s in range(n_s):
             _processes(s, proc, scen, mu, phi, sigma, x0, eps, z_pin, ar, x)
             _indicators(s, scen, ind, x[s], y, flow, cstart, cstate, work)
@@ -714,17 +720,17 @@ def _target_met(y, m, t, measure, base_t, base_value, cmp, threshold, value, met
 
 
 @nb.njit(cache=True, nogil=True)
-def _sample_shocks(seed, n_paths, n_t, chol, t_const):
+def _sample_shocks(seed, n_paths, n_t, chol, t_const, t_group):
     n_p = chol.shape[0]
     out = np.empty((n_paths, n_t, n_p))
     seed64 = np.uint64(seed)
     nrm = np.empty((n_t, n_p, LANES))
-    scale = np.empty((n_t, LANES))
+    scale = np.empty((n_t, t_const.shape[0], LANES))
     eps = np.empty((n_t, n_p, LANES))
     for g in range((n_paths + LANES - 1) // LANES):
         for lane in range(LANES):
             _shock_draws(path_state(seed64, np.uint64(g * LANES + lane)), t_const, 1.0, nrm, scale, lane)
-        _correlate(chol, nrm, scale, eps)
+        _correlate(chol, t_group, nrm, scale, eps)
         for lane in range(min(LANES, n_paths - g * LANES)):
             for t in range(n_t):
                 for p in range(n_p):
@@ -732,7 +738,18 @@ def _sample_shocks(seed, n_paths, n_t, chol, t_const):
     return out
 
 
-def sample_shocks(seed: int, n_paths: int, n_t: int, chol: np.ndarray, df: float) -> np.ndarray:
+def sample_shocks(seed: int, n_paths: int, n_t: int, chol: np.ndarray, df: float | np.ndarray) -> np.ndarray:
     """The shocks ``simulate`` would feed path i, without the rest (for tests and benchmarks):
-    an array (n_paths, n_t, n_p) drawn from each path's own stream."""
-    return _sample_shocks(seed, n_paths, n_t, np.ascontiguousarray(chol, dtype=np.float64), t_constants(df))
+    an array (n_paths, n_t, n_p) drawn from each path's own stream; ``df`` one for all processes
+    or one per process."""
+    chol = np.ascontiguousarray(chol, dtype=np.float64)
+    t_const, t_group = t_groups(np.broadcast_to(np.asarray(df, dtype=np.float64), (chol.shape[0],)))
+    return _sample_shocks(seed, n_paths, n_t, chol, t_const, t_group)
+
+
+def t_groups(dfs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Student-t constants by distinct degrees of freedom (in order of first appearance), and each
+    process's group: processes with the same degrees of freedom share their scale draws."""
+    distinct = list(dict.fromkeys(float(d) for d in dfs))
+    return (np.array([t_constants(d) for d in distinct]).reshape(len(distinct), 3),
+            np.array([distinct.index(float(d)) for d in dfs], dtype=np.int64))

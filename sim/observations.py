@@ -12,7 +12,6 @@ import datetime as dt
 import io
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,7 @@ _MONTHS = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # names of indicators in % (shares, growth rates, changes: calibration/data/README.md)
 _PERCENT_NAME = re.compile(r"_(share|growth|change|change_since_\d{4})$")
-BASE_UNIT = {"money": "亿元", "count": "家", "percent": "%", "pp": "pp"}
+BASE_UNIT = {"money": "亿元", "count": "家", "percent": "%", "pp": "pp", "compute": "P", "area": "亩"}
 NATIONAL = "China"  # the region national processes are observed in
 
 
@@ -55,31 +54,33 @@ def load(folder: str | Path) -> pd.DataFrame:
 
 
 def _read(path: Path) -> pd.DataFrame:
+    rows = [_row(raw, path, line) for line, raw in read_rows(path, COLUMNS)]
+    return pd.DataFrame(rows, columns=[*COLUMNS, "first_month", "last_month", "file", "line"])
+
+
+def read_rows(path: Path, columns: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a CSV file with exactly the header ``columns``, each with its line number,
+    fields stripped; blank lines skipped. Errors name the file and line."""
     reader = csv.reader(io.StringIO(read_text(path, max_bytes=20_000_000), newline=""))
     try:
-        return _rows(reader, path)
+        header = next(reader, None)
+        if header != columns:
+            missing = [c for c in columns if c not in (header or [])]
+            extra = [c for c in (header or []) if c not in columns]
+            raise SimError(f"the header must be {','.join(columns)}"
+                           + (f"; missing {', '.join(missing)}" if missing else "")
+                           + (f"; unknown {', '.join(extra)}" if extra else ""), file=path, line=1)
+        rows = []
+        for fields in reader:
+            if not any(f.strip() for f in fields):
+                continue
+            if len(fields) != len(columns):
+                raise SimError(f"has {len(fields)} fields, the header has {len(columns)} (a comma in an "
+                               "unquoted text?)", file=path, line=reader.line_num)
+            rows.append((reader.line_num, dict(zip(columns, (f.strip() for f in fields), strict=True))))
+        return rows
     except csv.Error as err:  # a field over csv.field_size_limit() (a quote never closed?)
         raise SimError(f"not valid CSV: {err}", file=path, line=reader.line_num) from None
-
-
-def _rows(reader: Iterator[list[str]], path: Path) -> pd.DataFrame:
-    header = next(reader)
-    if header != COLUMNS:
-        missing = [c for c in COLUMNS if c not in header]
-        extra = [c for c in header if c not in COLUMNS]
-        raise SimError(f"the header must be {','.join(COLUMNS)}"
-                       + (f"; missing {', '.join(missing)}" if missing else "")
-                       + (f"; unknown {', '.join(extra)}" if extra else ""), file=path, line=1)
-    rows = []
-    for fields in reader:
-        if not any(f.strip() for f in fields):
-            continue
-        line = reader.line_num
-        if len(fields) != len(COLUMNS):
-            raise SimError(f"has {len(fields)} fields, the header has {len(COLUMNS)} (a comma in an "
-                           "unquoted text?)", file=path, line=line)
-        rows.append(_row(dict(zip(COLUMNS, (f.strip() for f in fields), strict=False)), path, line))
-    return pd.DataFrame(rows, columns=[*COLUMNS, "first_month", "last_month", "file", "line"])
 
 
 def _row(raw: dict, path: Path, line: int) -> dict:
@@ -114,10 +115,7 @@ def _row(raw: dict, path: Path, line: int) -> dict:
     if raw["qualifier"] not in QUALIFIERS:
         raise bad("qualifier", f"{raw['qualifier']!r} is not one of {', '.join(sorted(QUALIFIERS - {''}))} "
                   "(or empty)")
-    try:
-        published = dt.date.fromisoformat(raw["published"])
-    except ValueError:
-        raise bad("published", f"{raw['published']!r} is not a date YYYY-MM-DD") from None
+    published = date_field(raw["published"], "published", path, line)
     if published < dt.date(period, first, 1):
         raise bad("published", f"{published} is before the period it reports on")
     dim = units.dimension(unit)
@@ -137,6 +135,18 @@ def _row(raw: dict, path: Path, line: int) -> dict:
         raise bad("value", "a share lies between 0 and 100%")
     return {**raw, "period": period, "value": value, "unit": unit, "published": published,
             "first_month": first, "last_month": last, "file": str(path), "line": line}
+
+
+def date_field(text: str, key: str, path: Path, line: int) -> dt.date:
+    """A date YYYY-MM-DD that is not in the future (a figure cannot be published after today)."""
+    try:
+        date = dt.date.fromisoformat(text)
+    except ValueError:
+        raise SimError(f"{text!r} is not a date YYYY-MM-DD", file=path, line=line, key=key) from None
+    if date > dt.date.today():
+        raise SimError(f"{date} is in the future; give the date the figure was published", file=path,
+                       line=line, key=key)
+    return date
 
 
 def _check_duplicates(obs: pd.DataFrame) -> None:
@@ -215,8 +225,7 @@ def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
             for year, value in series(obs, region, data_name).items():
                 changed |= _solve(ind.drivers, full, year, value, compound, model)
             for year, (value, months) in _latest_ytd(obs, region, data_name, exclude={}).items():
-                parts = {p: {y: v for y, (v, m) in ytd[p].items() if m == months} | full[p]
-                         for p in ind.drivers}
+                parts = {p: _same_months(model, p, ytd, obs, region, year, months) for p in ind.drivers}
                 unknown = [p for p in ind.drivers if year not in parts[p]]
                 if len(unknown) == 1 and year not in full[unknown[0]] and year not in ytd[unknown[0]]:
                     solved = {p: dict(parts[p]) for p in ind.drivers}
@@ -224,6 +233,35 @@ def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
                         ytd[unknown[0]][year] = (solved[unknown[0]][year], months)
                         changed = True
     return full, ytd
+
+
+def _same_months(model: ModelSpec, process: str, ytd: dict, obs: pd.DataFrame, region: str, year: int,
+                 months: int) -> dict[int, float]:
+    """What is known of a process over the first ``months`` months of ``year``: China's figure of
+    those months for a national one (whatever China's latest month is), else the region's own."""
+    spec = model.processes[process]
+    if spec.scope == "national" and region != NATIONAL:
+        nat = national_ytd(obs, spec.data or process, year, months)
+        return {year: nat[0]} if nat is not None else {}
+    return {y: v for y, (v, m) in ytd[process].items() if m == months}
+
+
+def national_ytd(obs: pd.DataFrame, indicator: str, year: int, months: int) -> tuple[float, str] | None:
+    """China's year-to-date figure of ``indicator`` over the first ``months`` months of ``year``:
+    as published, or interpolated between the nearest published months around it (the full year
+    counting as month 12); None if there is none on both sides."""
+    sel = obs[(obs["region"] == NATIONAL) & (obs["indicator"] == indicator) & (obs["period"] == year)
+              & (obs["first_month"] == 1)]
+    by_month = dict(zip(sel["last_month"].astype(int), sel["value"].astype(float), strict=True))
+    if months in by_month:
+        return by_month[months], "published"
+    before = [m for m in by_month if m < months]
+    after = [m for m in by_month if m > months]
+    if not before or not after:
+        return None
+    lo, hi = max(before), min(after)
+    share = (months - lo) / (hi - lo)
+    return by_month[lo] + share * (by_month[hi] - by_month[lo]), f"interpolated between 1–{lo} and 1–{hi}"
 
 
 def _solve(drivers: dict[str, float], known: dict[str, dict[int, float]], year: int, value: float,
@@ -256,11 +294,22 @@ def _solved(drivers: dict[str, float], known: dict[str, dict[int, float]], year:
 
 def _latest_ytd(obs: pd.DataFrame, region: str, indicator: str, exclude: dict
                 ) -> dict[int, tuple[float, int]]:
-    """The latest year-to-date figure (months 1..m, m < 12) of each year without a full-year one."""
-    sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator) & (obs["first_month"] == 1)
-              & (obs["last_month"] < 12)]
+    """The latest year-to-date figure (months 1..m, m < 12) of each year without a full-year one;
+    published months after it (single-month figures) extend it, each month weighing as much."""
+    sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator) & (obs["last_month"] < 12)]
     out = {}
-    for row in sel.sort_values("last_month").itertuples():
-        if row.period not in exclude:
-            out[int(row.period)] = (float(row.value), int(row.last_month))
+    for year, rows in sel.groupby("period"):
+        if year in exclude:
+            continue
+        ytd = rows[rows["first_month"] == 1].sort_values("last_month")
+        if ytd.empty:
+            continue
+        value, months = float(ytd["value"].iloc[-1]), int(ytd["last_month"].iloc[-1])
+        months_alone = rows[rows["first_month"] == rows["last_month"]]
+        single = dict(zip(months_alone["last_month"].astype(int), months_alone["value"].astype(float),
+                          strict=True))
+        while months + 1 in single:
+            value = (value * months + single[months + 1]) / (months + 1)
+            months += 1
+        out[int(year)] = (value, months)
     return out

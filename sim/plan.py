@@ -349,8 +349,11 @@ def _process_group(procs: list[str], model: ModelSpec, params: ParamsFile, regio
     fixed = np.array([_ar_params(*theta_hat[p]) for p in range(n_p)]).reshape(n_p, 4)
     pinned = ~np.isnan(pin_b)
     last_pin = np.array([np.flatnonzero(pinned[p]).max(initial=0) for p in range(n_p)], dtype=np.int64)
-    return kernels.Processes(theta_hat, theta_chol, uncertain, fixed, shock_chol,
-                             kernels.t_constants(float(params.shocks.df.value)), pin_a, pin_b, pin_c,
+    default_df = params.shocks.df.value if params.shocks.df is not None else kernels.GAUSSIAN_DF
+    t_const, t_group = kernels.t_groups(np.array([params.processes[name].df.value if params.processes[name].df
+                                                  else default_df for name in procs]))
+    return kernels.Processes(theta_hat, theta_chol, uncertain, fixed, shock_chol, t_const, t_group, pin_a,
+                             pin_b, pin_c,
                              np.argwhere(pin_c.T != 0.0).astype(np.int64), last_pin)
 
 

@@ -65,6 +65,9 @@ class ProcessSpec(_Strict):
     scope: Literal["regional", "national"] = Field(
         default="regional", description="national: observed in the data under region China")
     data: Name | None = Field(default=None, description="name in calibration/data; default: same")
+    exceptional_years: dict[Year, Text] = Field(
+        default_factory=dict, description="years (and why) whose values do not enter the process's fit: "
+        "one series of ten years cannot tell such a year's tail from its scale")
     description: str = ""
 
 
@@ -176,6 +179,8 @@ class ProcessParams(_Strict):
     sigma: Estimate
     covariance: list[list[Finite]] | None = Field(
         default=None, description="3x3 sampling covariance of (mean, atanh(phi), log(sigma))")
+    df: Estimate | None = Field(default=None, description="Student-t degrees of freedom of its shocks "
+                                "(above 1000: Gaussian); default: the file's shocks.df")
     within_year_sd: Estimate | None = Field(
         default=None, description="sd of a month's growth around its year's (sim.conditioning)")
     sample: str | None = None
@@ -200,20 +205,23 @@ class ProcessParams(_Strict):
             raise ValueError("covariance must be symmetric (row i, column j = row j, column i)")
         if cov is not None and not all(cov[i][i] > 0 for i in range(3)):
             raise ValueError("covariance: the variances on its diagonal must be positive")
+        if self.df is not None and self.df.value <= 2:
+            raise ValueError(f"df must exceed 2 for the shocks to have a variance; got {self.df.value}")
         if self.within_year_sd is not None and self.within_year_sd.value <= 0:
             raise ValueError(f"within_year_sd must be positive; got {self.within_year_sd.value}")
         return self
 
 
 class Shocks(_Strict):
-    df: Estimate = Field(description="Student-t degrees of freedom; a value above 1000 means Gaussian")
+    df: Estimate | None = Field(default=None, description="Student-t degrees of freedom of processes "
+                                "without their own (above 1000: Gaussian; none: Gaussian)")
     correlation: dict[Name, dict[Name, Finite]] = Field(default_factory=dict)
     source: str = ""
 
     @field_validator("df")
     @classmethod
-    def _df(cls, df: Estimate) -> Estimate:
-        if df.value <= 2:
+    def _df(cls, df: Estimate | None) -> Estimate | None:
+        if df is not None and df.value <= 2:
             raise ValueError(f"df must exceed 2 for the shocks to have a variance; got {df.value}")
         return df
 

@@ -21,6 +21,19 @@ UNITS: dict[str, tuple[str, float]] = {
     "万户": ("count", 1e4),
     "万个": ("count", 1e4),
     "座": ("count", 1.0),
+    "项": ("count", 1.0),
+    "场": ("count", 1.0),
+    "场次": ("count", 1.0),
+    "人": ("count", 1.0),
+    "万人": ("count", 1e4),
+    "家次": ("count", 1.0),
+    "万家次": ("count", 1e4),
+    "架": ("count", 1.0),
+    "万架": ("count", 1e4),
+    "P": ("compute", 1.0),
+    "EFLOPS": ("compute", 1e3),
+    "亩": ("area", 1.0),
+    "万亩": ("area", 1e4),
     "%": ("percent", 1.0),
     "pp": ("pp", 1.0),
     "个百分点": ("pp", 1.0),
@@ -29,7 +42,7 @@ UNITS: dict[str, tuple[str, float]] = {
 
 
 def dimension(unit: str) -> str:
-    """The dimension of a unit ('money', 'count', 'percent', 'pp', 'index')."""
+    """The dimension of a unit ('money', 'count', 'percent', 'pp', 'index', 'compute', 'area')."""
     try:
         return UNITS[unit][0]
     except KeyError:

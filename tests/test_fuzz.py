@@ -143,8 +143,9 @@ def check_loaded(obj: object, path, models: tuple) -> None:
 
 def check_params(params: ParamsFile) -> None:
     finite_tree(params.model_dump())
-    assert params.shocks.df.value > 2
+    assert params.shocks.df is None or params.shocks.df.value > 2
     for proc in params.processes.values():
+        assert proc.df is None or proc.df.value > 2
         assert -1 < proc.phi.value < 1, proc.phi
         assert proc.sigma.value > 0, proc.sigma
         for est in (proc.mean, proc.phi, proc.sigma, proc.within_year_sd):
