@@ -22,11 +22,9 @@ def _compile() -> dict:
     t0 = time.perf_counter()
     from benchmarks.workloads import EXAMPLE
     from sim import api
-    from sim.plan import build
 
     t1 = time.perf_counter()
-    scenario, model, params, obs, _ = api.load_inputs(EXAMPLE)
-    plan = build(scenario, model, params, obs)
+    plan = api.load_inputs(EXAMPLE).plan()
     t2 = time.perf_counter()
     api.simulate(plan, paths=2048, seed=1, keep=16)
     t3 = time.perf_counter()

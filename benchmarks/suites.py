@@ -237,13 +237,13 @@ Estimator = Callable[[tuple, int, int], "xr.Dataset"]
 def plain_estimator(inputs: tuple, paths: int, seed: int) -> xr.Dataset:
     from sim import api
 
-    return api.run_loaded(*inputs, paths=paths, seed=seed).data
+    return api.run_loaded(*inputs[:5], paths=paths, seed=seed).data
 
 
 def antithetic_estimator(inputs: tuple, paths: int, seed: int) -> xr.Dataset:
     from sim import api
 
-    return api.run_loaded(*inputs, paths=paths + paths % 2, seed=seed, antithetic=True).data
+    return api.run_loaded(*inputs[:5], paths=paths + paths % 2, seed=seed, antithetic=True).data
 
 
 ESTIMATORS: dict[str, Estimator] = {"plain": plain_estimator, "antithetic": antithetic_estimator}

@@ -39,18 +39,15 @@ EXAMPLE = ROOT / "scenarios" / "jinan-2025.yaml"
 
 @cache
 def load(scenario: Path) -> tuple:
-    """(scenario, model, params, observations) of a scenario file, as ``sim.api`` loads them."""
+    """The inputs of a scenario file, as ``sim.api`` loads them."""
     from sim import api
 
-    scenario_file, model, params, obs, _ = api.load_inputs(scenario)
-    return scenario_file, model, params, obs
+    return api.load_inputs(scenario)
 
 
 def plan(scenario: Path) -> Plan:
     """The kernel's arrays for a scenario file (``sim.plan.build`` on the loaded inputs)."""
-    from sim.plan import build
-
-    return build(*load(scenario))
+    return load(scenario).plan()
 
 
 def shape(p: Plan) -> dict[str, int]:

@@ -17,7 +17,7 @@ import pandas as pd
 from sim import api
 from sim.errors import SimError
 from sim.kinds import KINDS
-from sim.plan import Edit, Plan, build
+from sim.plan import Edit, Plan
 from sim.spec import ModelSpec
 
 LEVELS = (0.5, 0.8, 0.9)
@@ -29,8 +29,8 @@ VOL_STEP = 1.5  # sensitivity: volatility multiplied and divided by this
 def _base_plan(scenario_path: str | Path, scenario: str | None, as_of: dt.date | None
                ) -> tuple[Plan, ModelSpec, int, str]:
     inputs = api.load_inputs(scenario_path, as_of)
-    scen, model = inputs[0], inputs[1]
-    plan = build(*inputs[:4])
+    scen, model = inputs.scenario, inputs.model
+    plan = inputs.plan()
     if not plan.targets:
         raise SimError("no target of this file can be simulated", file=scen.path)
     name = scenario or plan.scenarios[0]

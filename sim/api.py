@@ -9,13 +9,15 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from sim import kernels, observations
+from sim import kernels, ledger, observations
 from sim.errors import NothingToSimulateError, SimError, SimulationError
 from sim.plan import Plan, build
+from sim.reference import ClassRate, class_rates
 from sim.results import HitCounts, Results, assemble, kept_paths
 from sim.spec import ModelSpec, ParamsFile, ScenarioFile, find_root
 
@@ -33,9 +35,24 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None
-                ) -> tuple[ScenarioFile, ModelSpec, ParamsFile, pd.DataFrame, dict[str, str]]:
-    """Scenario, model, parameters and observations (as known on ``as_of``), and their hashes."""
+class Inputs(NamedTuple):
+    """What a run reads: scenario, model, parameters, observations, the rates of past targets by
+    class (as known on the run's date), and the SHA-256 of every file read."""
+
+    scenario: ScenarioFile
+    model: ModelSpec
+    params: ParamsFile
+    obs: pd.DataFrame
+    rates: dict[str, ClassRate]
+    hashes: dict[str, str]
+
+    def plan(self) -> Plan:
+        """The run's plan (:func:`sim.plan.build`)."""
+        return build(self.scenario, self.model, self.params, self.obs, self.rates)
+
+
+def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None) -> Inputs:
+    """Everything a run of ``scenario_path`` reads, as published by ``as_of``."""
     scenario_path = Path(scenario_path)
     scenario = ScenarioFile.load(scenario_path)
     root = find_root(scenario_path)
@@ -57,8 +74,13 @@ def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None
     data_dir = root / "calibration" / "data"
     obs = observations.as_of(observations.load(data_dir), as_of)
     files = [scenario_path, model_path, params_path, *sorted(data_dir.glob("*.csv"))]
+    ledger_path = root / "calibration" / "ledger" / "outcomes.csv"
+    rates = {}
+    if ledger_path.is_file():
+        rates = class_rates(ledger.outcomes(root), as_of)
+        files.append(ledger_path)
     hashes = {_relative(f, root): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
-    return scenario, model, params, obs, hashes
+    return Inputs(scenario, model, params, obs, rates, hashes)
 
 
 def _resolve(scenario: ScenarioFile, folder: Path, name: str, key: str) -> Path:
@@ -157,13 +179,14 @@ def run(scenario_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = DE
     as_of : use only data published by this date.
     antithetic : simulate pairs of paths with opposite normals (a variance reduction; even paths).
     """
-    scenario, model, params, obs, hashes = load_inputs(scenario_path, as_of)
-    return run_loaded(scenario, model, params, obs, paths=paths, seed=seed, keep=keep, threads=threads,
+    inputs = load_inputs(scenario_path, as_of)
+    return run_loaded(*inputs[:5], paths=paths, seed=seed, keep=keep, threads=threads,
                       antithetic=antithetic, progress=progress,
-                      provenance=provenance_attrs(seed, paths, as_of, hashes))
+                      provenance=provenance_attrs(seed, paths, as_of, inputs.hashes))
 
 
-def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame, *,
+def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame,
+               rates: dict[str, ClassRate] | None = None, *,
                paths: int = DEFAULT_PATHS, seed: int = DEFAULT_SEED, keep: int = DEFAULT_KEEP,
                threads: int | None = None, antithetic: bool = False,
                progress: Callable[[int], None] | None = None, provenance: dict | None = None) -> Results:
@@ -172,17 +195,19 @@ def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs
         raise SimError(f"--paths must be at least 1, got {paths}")
     if not 0 <= seed < 2**63:
         raise SimError(f"--seed must be a whole number from 0 to 2**63-1, got {seed}")
-    plan = build(scenario, model, params, obs)
-    if not plan.targets:
-        raise NothingToSimulateError("no target of this file can be simulated: "
+    plan = build(scenario, model, params, obs, rates)
+    if not plan.targets and plan.reference.empty:
+        raise NothingToSimulateError("no target of this file can be given a probability: "
                                 + "; ".join(f"{s.target}: {s.reason}" for s in plan.skipped),
                                 file=scenario.path, skipped=plan.skipped)
     if threads is not None and not 1 <= threads <= cores():
         raise SimError(f"--threads must be from 1 to {cores()}, got {threads}")
     keep = max(1, min(keep, paths))
+    counts, kept = None, np.zeros((len(plan.scenarios), 0, 0, 0))
     try:
-        counts, kept = simulate(plan, paths=paths, seed=seed, keep=keep, antithetic=antithetic,
-                                threads=threads, progress=progress)
+        if plan.targets:
+            counts, kept = simulate(plan, paths=paths, seed=seed, keep=keep, antithetic=antithetic,
+                                    threads=threads, progress=progress)
     except SimulationError as err:  # name the file the parameters and scenarios came from
         raise SimulationError(err.message, file=scenario.path) from None
     described = {name: {"weight": spec.weight, "description": spec.description,

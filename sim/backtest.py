@@ -50,6 +50,8 @@ class Backtest:
     by_year: pd.DataFrame  # the model's scores by vintage x year
     pit: pd.DataFrame  # PIT histogram by vintage (deciles) and its uniformity test
     reliability: pd.DataFrame  # target probabilities by bin: n, mean probability, share met
+    by_evidence: pd.DataFrame  # the model's scores by vintage x evidence grade, next to climatology's
+    reference: pd.DataFrame  # grade D: the class rates known at each past target's origin, scored
     warnings: list[str]
 
     def summary(self) -> str:
@@ -61,7 +63,13 @@ class Backtest:
                  self.tests.round(3).to_string(index=False),
                  "\nThe model by vintage and year:", self.by_year.round(3).to_string(),
                  "\nPIT by decile (flat if calibrated) and the test of its uniformity:",
-                 self.pit.round(3).to_string()]
+                 self.pit.round(3).to_string(),
+                 "\nThe model by evidence grade (A: own history; B: a few own values; C: none):",
+                 self.by_evidence.round(3).to_string()]
+        if len(self.reference):
+            parts += ["\nGrade D: class rates known at the start of each past target's year, against its "
+                      "outcome (ledger targets; success-biased):",
+                      self.reference.round(3).to_string()]
         if len(self.targets):
             parts += ["\nGrowth targets (P(met) against the outcome):",
                       self.targets.groupby(["vintage", "forecaster"])[["brier", "log_score"]].mean()
@@ -123,7 +131,8 @@ def backtest(root: str | Path, *, years: tuple[int, int] | None = None,
                     continue
                 sample = res.sample.sel(indicator=GROWTH, year=year)
                 x = sample.sel(scenario=str(sample["scenario"].values[0])).to_numpy()
-                base = {"region": region, "year": year, "vintage": vintage, "realized": outcome}
+                base = {"region": region, "year": year, "vintage": vintage, "realized": outcome,
+                        "evidence": str(res.data["evidence"].sel(target="growth").item())}
                 rows.append({**base, "forecaster": "sim", **score_samples(outcome, x)})
                 if mixture:
                     rows.append({**base, "forecaster": "sim (weighted)",
@@ -142,7 +151,8 @@ def backtest(root: str | Path, *, years: tuple[int, int] | None = None,
     notes = [f"{len(skipped)} region-years could not be forecast with the data of their time "
              f"(e.g. {skipped[0]})"] if skipped else []
     return Backtest(growth, scored, _scores(growth), _dm_tests(growth), _by_year(growth), _pit(growth),
-                    _reliability(scored), [*notes, *_warnings(growth)])
+                    _reliability(scored), _by_evidence(growth), reference_scores(root, first, final),
+                    [*notes, *_warnings(growth)])
 
 
 def _growth_scenario(region: str, year: int, mixture: dict | None) -> ScenarioFile:
@@ -287,6 +297,51 @@ def _by_year(growth: pd.DataFrame) -> pd.DataFrame:
     out["rank_corr"] = g.apply(_spearman, include_groups=False)
     clim = growth[growth["forecaster"] == "climatology"].groupby(["vintage", "year"])["crps"].mean()
     out["crps_climatology"] = clim
+    return out
+
+
+def _by_evidence(growth: pd.DataFrame) -> pd.DataFrame:
+    """How sure each evidence grade can be: the model's scores on the forecasts of that grade."""
+    sim_rows = growth[growth["forecaster"] == "sim"]
+    g = sim_rows.groupby(["vintage", "evidence"])
+    out = g[["crps", "in_50", "in_80", "in_90"]].mean()
+    out["n"] = g.size()
+    clim = growth[growth["forecaster"] == "climatology"].groupby(["vintage", "evidence"])["crps"].mean()
+    out["crps_climatology"] = clim
+    return out
+
+
+def reference_scores(root: str | Path, first: int, final: int) -> pd.DataFrame:
+    """Grade D scored: for each target of the outcome ledger with a known outcome in ``first``–``final``,
+    its class's rate from the outcomes published before its year began, against whether it was met
+    (Brier and log score), by class and over all; next to the rate of all classes pooled then."""
+    from sim.reference import class_rates
+
+    empty = pd.DataFrame(columns=["n", "met", "mean_p", "brier", "brier_pooled", "log_score"])
+    if not (Path(root) / "calibration" / "ledger" / "outcomes.csv").is_file():
+        return empty
+    every = ledger.outcomes(root)
+    book = every[every["met"].notna() & every["year"].between(first, final)]
+    rows = []
+    for row in book.itertuples():
+        rates = class_rates(every, dt.date(int(row.year) - 1, 12, 31))
+        if row.kind not in rates:
+            continue
+        known = [r for r in rates.values() if r.n]
+        pooled = (sum(r.met for r in known) + 0.5) / (sum(r.n for r in known) + 1.0)
+        rows.append({"class": row.kind, "met": float(row.met), "p": rates[row.kind].probability,
+                     "p_pooled": pooled})
+    frame = pd.DataFrame(rows, columns=["class", "met", "p", "p_pooled"])
+    if frame.empty:
+        return empty
+    frame["brier"] = (frame["p"] - frame["met"]) ** 2
+    frame["brier_pooled"] = (frame["p_pooled"] - frame["met"]) ** 2
+    clipped = frame["p"].clip(LOG_FLOOR, 1 - LOG_FLOOR)
+    frame["log_score"] = -np.where(frame["met"] == 1, np.log(clipped), np.log(1 - clipped))
+    cols = {"n": ("met", "size"), "met": ("met", "mean"), "mean_p": ("p", "mean"), "brier": ("brier", "mean"),
+            "brier_pooled": ("brier_pooled", "mean"), "log_score": ("log_score", "mean")}
+    out = frame.groupby("class").agg(**cols)
+    out.loc["all"] = frame.assign(k="all").groupby("k").agg(**cols).iloc[0]
     return out
 
 

@@ -59,7 +59,8 @@ DISCOUNT = 0.85
 
 @dataclass
 class ProcessFit:
-    """A process's pooled fit and what it was fitted on."""
+    """A process's pooled fit and what it was fitted on; a family member shares its family's fit and
+    is the level ``member`` of the family's indicator factor."""
 
     pool: pooling.PoolFit
     label: str
@@ -67,6 +68,8 @@ class ProcessFit:
     national: bool
     regions_with_data: set[str]
     within: tuple[float, float, str] | None = None
+    member: str | None = None
+    series: frozenset[str] = frozenset()  # the member's series with data: "member@region"
 
 
 def calibrate(root: str | Path, regions: list[str] | None = None, *, model_name: str = "industry",
@@ -104,7 +107,11 @@ def fit_model(model: ModelSpec, obs: pd.DataFrame) -> dict[str, ProcessFit]:
     regions = sorted(set(obs["region"]) - {NATIONAL})
     known = {r: known_process_values(model, r, obs) for r in [*regions, NATIONAL]}
     fits = {}
+    families: dict[str, list[str]] = {}
     for name, spec in model.processes.items():
+        if spec.family:
+            families.setdefault(spec.family, []).append(name)
+            continue
         frame, label = _panel(name, model, obs, known, regions)
         if len(frame) < MIN_OBS:
             continue
@@ -116,7 +123,70 @@ def fit_model(model: ModelSpec, obs: pd.DataFrame) -> dict[str, ProcessFit]:
                          set(frame["region"]) if factors else set())
         fit.within = _within(name, model, obs, known)
         fits[name] = fit
+    for family, members in families.items():
+        fits.update(_fit_family(family, members, model, obs, known, regions))
     return fits
+
+
+def _fit_family(family: str, members: list[str], model: ModelSpec, obs: pd.DataFrame, known: dict,
+                regions: list[str]) -> dict[str, ProcessFit]:
+    """One fit of a family's law on every series of every member, with random effects for the
+    member (indicator) and the region; each member process shares it."""
+    law = model.families[family].law
+    frames = [_member_rows(name, law, model, obs, known, regions) for name in members]
+    frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+        else pd.DataFrame()
+    if len(frame) < MIN_OBS:
+        return {}
+    factors = [f for f in ("indicator", "region") if frame[f].nunique() >= 2]
+    pool = pooling.fit(pooling.Panel.from_frame(frame, factors))
+    years = f"{int(frame['year'].min())}–{int(frame['year'].max())}"
+    label = (f"family {family} ({frame['indicator'].nunique()} indicators: "
+             f"{', '.join(sorted(frame['indicator'].unique()))})")
+    out = {}
+    for name in members:
+        member = model.processes[name].moves or name
+        if "indicator" not in factors and member not in set(frame["indicator"]):
+            continue  # one indicator alone says nothing of another's law
+        out[name] = ProcessFit(pool, label, years, False, set(frame["region"]), member=member,
+                               series=frozenset(frame["series"]))
+    return out
+
+
+def _member_rows(name: str, law: str, model: ModelSpec, obs: pd.DataFrame, known: dict,
+                 regions: list[str]) -> pd.DataFrame:
+    """A family member's values in every region (China's too): the rate itself, or the yearly change
+    of the log of a level or of the logit of a share, from any two published years (a change over
+    k years annualised, weight k) and from published growth rates (log laws)."""
+    spec = model.processes[name]
+    member = spec.moves or name
+    rows = []
+    for region in [*regions, NATIONAL]:
+        if law == "rate":
+            values = known[region][0][name]
+            rows += [{"y": v, "lag": values.get(y - 1, math.nan), "weight": 1.0, "year": y, "region": region}
+                     for y, v in sorted(values.items())]
+            continue
+        ind = model.indicators[member]
+        levels = observations.series(obs, region, ind.data or member)
+        changes: dict[int, tuple[float, float]] = {}  # year -> (annualised change, years it spans)
+        for y0, y1 in itertools.pairwise(list(levels.index)):
+            a, b = float(levels[y0]), float(levels[y1])
+            if a > 0 and b > 0 and (law == "log" or (a < 100 and b < 100)):
+                step = math.log(b / a) if law == "log" else _logit(b) - _logit(a)
+                changes[y1] = (step / (y1 - y0), float(y1 - y0))
+        if law == "log" and ind.growth_data:
+            for y, g in observations.series(obs, region, ind.growth_data).items():
+                if g > -100 and (y not in changes or changes[y][1] > 1):
+                    changes[y] = (math.log1p(g / 100), 1.0)
+        for y, (v, k) in sorted(changes.items()):
+            lag = changes.get(y - 1)
+            rows.append({"y": v, "lag": lag[0] if k == 1 and lag and lag[1] == 1 else math.nan, "weight": k,
+                         "year": y, "region": region})
+    frame = pd.DataFrame(rows, columns=["y", "lag", "weight", "year", "region"])
+    frame["indicator"] = member
+    frame["series"] = member + "@" + frame["region"]
+    return frame
 
 
 def _panel(name: str, model: ModelSpec, obs: pd.DataFrame, known: dict, regions: list[str]
@@ -253,20 +323,24 @@ def _entry(name: str, fit: ProcessFit, region: str) -> dict:
     pool = fit.pool
     if fit.national:
         mean, mean_var, own = pool.mu, pool.cov[0, 0], True
+        shrinkage = 0.0
     else:
-        mean, mean_var, seen = pool.group_mean({"region": region})
-        own = seen["region"]
-    omega = pool.omega.get("region", 0.0)
-    post = float(pool.effects["region"].loc[region, "var"]) if own and not fit.national else omega**2
-    shrinkage = post / omega**2 if omega > 0 and not fit.national else (0.0 if fit.national else 1.0)
+        levels = {"region": region} | ({"indicator": fit.member} if fit.member else {})
+        levels = {k: v for k, v in levels.items() if k in pool.effects}
+        mean, mean_var, _ = pool.group_mean(levels)
+        own = (f"{fit.member}@{region}" in fit.series) if fit.member else region in fit.regions_with_data
+        prior = sum(pool.omega.get(k, 0.0) ** 2 for k in levels)
+        shrinkage = (mean_var - pool.joint[0, 0]) / prior if prior > 0 and own else 1.0
     sc = pool.sigma_cov()
     cov = np.array([[mean_var, pool.cov[0, 1], 0.0], [pool.cov[0, 1], sc[0, 0], sc[0, 1]],
                     [0.0, sc[1, 0], sc[1, 1]]])
     cov = _nearest_pd(cov)
+    whose = f"{fit.member} in {region}" if fit.member else region
+    between = "; ".join(f"between-{k} sd {v:.3g}" for k, v in pool.omega.items())
     scope = "China's series" if fit.national else (
-        f"{pool.n} values of {len(fit.regions_with_data)} regions; between-region sd {omega:.3g}; "
-        f"{region} {'has values' if own else 'has none: the pool'}, shrinkage toward the pool "
-        f"{shrinkage:.2f}")
+        f"{pool.n} values of {len(fit.regions_with_data)} regions; {between or 'one group'}; "
+        f"{whose} {'has values' if own else 'has none: the pool'}, shrinkage toward the pool "
+        f"{min(max(shrinkage, 0.0), 1.0):.2f}")
     source = (f"sim.pooling Student-t AR(1) on {fit.label} {fit.years} ({scope}); pool mean {pool.mu:.3g}, "
               f"scale {pool.scale:.3g}, {pool.df:.3g} degrees of freedom"
               + ("; persistence from " + (f"{pool.pairs} consecutive pairs" if not pool.phi_fixed
@@ -282,7 +356,7 @@ def _entry(name: str, fit: ProcessFit, region: str) -> dict:
     if fit.within is not None:
         entry["within_year_sd"] = _estimate(*fit.within)
     entry["sample"] = f"{pool.n} values, {fit.label} {fit.years}"
-    resid = _own_residuals(pool, region, fit.national)
+    resid = _own_residuals(pool, f"{fit.member}@{region}" if fit.member else region, fit.national)
     entry["diagnostics"] = _diagnostics(resid, pool.n)
     if not fit.national:
         entry["shrinkage"] = _round(min(max(shrinkage, 0.0), 1.0))
@@ -291,10 +365,10 @@ def _entry(name: str, fit: ProcessFit, region: str) -> dict:
     return entry
 
 
-def _own_residuals(pool: pooling.PoolFit, region: str, national: bool) -> np.ndarray:
+def _own_residuals(pool: pooling.PoolFit, series_name: str, national: bool) -> np.ndarray:
     res = pool.residuals
     series = res.index.get_level_values("series")
-    return res[series == (NATIONAL if national else region)].to_numpy() if len(res) else np.zeros(0)
+    return res[series == (NATIONAL if national else series_name)].to_numpy() if len(res) else np.zeros(0)
 
 
 def _nearest_pd(cov: np.ndarray) -> np.ndarray:
@@ -306,7 +380,7 @@ def _nearest_pd(cov: np.ndarray) -> np.ndarray:
 
 def _correlations(fits: dict[str, ProcessFit], region: str) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Correlations of residuals of the same year: a national residual meets every region's."""
-    names = [n for n, f in fits.items() if len(f.pool.residuals)]
+    names = [n for n, f in fits.items() if len(_residuals(f))]
     corr: dict[str, dict[str, float]] = {}
     notes = []
     for i, a in enumerate(names):
@@ -333,8 +407,20 @@ def _correlations(fits: dict[str, ProcessFit], region: str) -> tuple[dict[str, d
     return corr, notes
 
 
+def _residuals(fit: ProcessFit) -> pd.Series:
+    """A process's own standardised residuals by (region, year): a family member's of its series."""
+    res = fit.pool.residuals
+    if fit.member is None:
+        return res
+    series = res.index.get_level_values("series").astype(str)
+    mine = res[series.str.startswith(f"{fit.member}@")]
+    regions = mine.index.get_level_values("series").astype(str).str.split("@").str[1]
+    return pd.Series(mine.to_numpy(), index=pd.MultiIndex.from_arrays(
+        [regions, mine.index.get_level_values("year")], names=["series", "year"]))
+
+
 def _pair(a: ProcessFit, b: ProcessFit) -> pd.DataFrame:
-    ra, rb = a.pool.residuals.rename("a"), b.pool.residuals.rename("b")
+    ra, rb = _residuals(a).rename("a"), _residuals(b).rename("b")
     if a.national or b.national:
         nat, reg = (ra, rb) if a.national else (rb, ra)
         by_year = nat.droplevel("series")

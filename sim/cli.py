@@ -23,13 +23,22 @@ from sim.results import ALL, WEIGHTED, Results
 
 LABELS = {
     "en": {"target": "target", "last": "last observed", "median": "{year}: median [P10, P90]",
+           "evidence": "ev.",
            "legend": "P(·): probability of meeting the target ± one Monte Carlo standard error (pp); "
-                     "weighted: scenarios mixed by their weights; median and range: the weighted mixture.",
-           "notes": "Notes:", "skipped": "Not simulated:", "all": "all targets met together"},
+                     "weighted: scenarios mixed by their weights; median and range: the weighted mixture.\n"
+                     "ev.: evidence. A: the region's own history of the quantity; B: a few own values and "
+                     "the pooled law of its family; C: the family's law only (or the plan's own figures); "
+                     "D: the rate at which past targets of its class were met (± its posterior sd; the "
+                     "same in every scenario; an upper bound, as misses are published less).",
+           "notes": "Notes:", "skipped": "Not given a probability:",
+           "all": "all simulated targets met together"},
     "zh": {"target": "目标", "last": "最新实际", "median": "{year}年: 中位数 [P10, P90]",
+           "evidence": "依据",
            "legend": "P(·): 实现目标的概率 ± 一个蒙特卡洛标准误(百分点); weighted: 按情景权重加权; "
-                     "中位数与区间: 加权混合分布。",
-           "notes": "说明:", "skipped": "未模拟:", "all": "全部目标同时实现"},
+                     "中位数与区间: 加权混合分布。\n依据: A 本地区该指标的历史数据; "
+                     "B 少量本地数据加同类指标的汇总规律; C 仅同类指标规律(或规划自身数字); "
+                     "D 同类往年目标的完成率(± 后验标准差; 各情景相同; 未完成的较少公开, 故为上限)。",
+           "notes": "说明:", "skipped": "未给出概率:", "all": "全部模拟目标同时实现"},
 }
 
 
@@ -366,7 +375,10 @@ def _backtest(args: argparse.Namespace) -> int:
                           "scores": bt.scores.reset_index().to_dict("records"),
                           "tests": bt.tests.to_dict("records"),
                           "by_year": bt.by_year.reset_index().to_dict("records"),
-                          "pit": bt.pit.reset_index().to_dict("records"), "warnings": bt.warnings},
+                          "pit": bt.pit.reset_index().to_dict("records"),
+                          "by_evidence": bt.by_evidence.reset_index().to_dict("records"),
+                          "reference": bt.reference.reset_index().to_dict("records"),
+                          "warnings": bt.warnings},
                          ensure_ascii=False, indent=1, default=str))
     else:
         print(bt.summary())
@@ -382,12 +394,13 @@ def table(results: Results, lang: str = "en") -> str:
     text = LABELS[lang]
     d = results.data
     scenarios = [str(s) for s in d["scenario"].values]
-    header = [text["target"], "目标" if lang == "en" else "target", text["last"],
+    header = [text["target"], "目标" if lang == "en" else "target", text["evidence"], text["last"],
               text["median"].format(year=d.attrs["target_year"]), *[f"P({s})" for s in scenarios]]
     rows = []
     for target in d["target"].values:
         t = d.sel(target=target)
-        if target == ALL:
+        grade = str(t["evidence"].item())
+        if target == ALL or grade == "D":
             last, spread = "", ""
         else:
             unit = _display_unit(t)
@@ -396,12 +409,14 @@ def table(results: Results, lang: str = "en") -> str:
             q = t["measure_quantile"].sel(scenario=WEIGHTED)
             spread = (f"{_num(q.sel(quantile=0.5).item())}{unit} "
                       f"[{_num(q.sel(quantile=0.1).item())}, {_num(q.sel(quantile=0.9).item())}]")
-        probs = [_prob(t["probability"].sel(scenario=s).item(), t["std_error"].sel(scenario=s).item())
+        probs = [_prob(t["probability"].sel(scenario=s).item(),
+                       t["posterior_sd"].item() if grade == "D" else t["std_error"].sel(scenario=s).item())
                  for s in scenarios]
         zh, en = str(t["name_zh"].item()), str(t["name_en"].item())
         if target == ALL:
             en = LABELS["en"]["all"]
-        rows.append([en, zh, last, spread, *probs] if lang == "en" else [zh, en, last, spread, *probs])
+        rows.append([en, zh, grade, last, spread, *probs] if lang == "en"
+                    else [zh, en, grade, last, spread, *probs])
     a = d.attrs
     lines = [f"{a['region']} {a['target_year']} · {a['scenario_file']} · {a['paths']:,} paths · "
              f"seed {a['seed']}" + (f" · data as of {a['as_of']}" if a["as_of"] else ""),

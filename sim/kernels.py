@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from sim.kinds import COUNT, ENTRIES, LEVEL, RATE, RATIO, SHARE
+from sim.kinds import COUNT, ENTRIES, INCREMENT, LEVEL, RATE, RATIO, SHARE
 from sim.targets import GE, GT, LE, PCT_CHANGE
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -595,6 +595,7 @@ def _indicators(s, scen, ind, x, y_all, flow, cstart, cstate, work):
     - count: last year's stock + Poisson(stock x entry rate) − Binomial(stock, exit rate), drawn
       from each lane's count stream, restarted at ``cstart`` for every scenario (so scenarios draw
       the same numbers); entries: the entries of its stock;
+    - increment: the year's change of its operand (a flow from a stock);
     - ratio: its last observed value times the ratio of its two operands' growth since then.
     """
     y = y_all[s]
@@ -686,6 +687,11 @@ def _indicators(s, scen, ind, x, y_all, flow, cstart, cstate, work):
             for t in range(first, n_t):
                 for lane in range(LANES):
                     y[m, t, lane] = ind.fixed[m, t] if t <= ind.start[stock] else flow[stock, t, lane]
+        elif kind == INCREMENT:
+            stock = ind.operand[m, 0]
+            for t in range(first, n_t):
+                for lane in range(LANES):
+                    y[m, t, lane] = y[stock, t, lane] - y[stock, t - 1, lane]
         elif kind == RATIO:
             num, den, st = ind.operand[m, 0], ind.operand[m, 1], ind.start[m]
             for lane in range(LANES):

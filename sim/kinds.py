@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # the kernel's switch (sim.kernels reads these as compile-time constants)
-RATE, LEVEL, SHARE, COUNT, ENTRIES, RATIO = 0, 1, 2, 3, 4, 5
+RATE, LEVEL, SHARE, COUNT, ENTRIES, RATIO, INCREMENT = 0, 1, 2, 3, 4, 5, 6
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Kind:
     relative_operands: bool = False  # its operands enter only through their growth since its own last
     #                                  observation: they need none of their own
     integer: bool = False  # it counts whole units
+    law: str | None = None  # how a family law moves it when it has no drivers of its own: the growth of
+    #                         its log ('log'), the change of its logit ('logit'), the rate itself ('rate')
 
     def check_value(self, value: float, *, state: bool = False) -> str | None:
         """Why ``value`` cannot be a value of this kind (with ``state``: a state the simulation can
@@ -59,12 +61,13 @@ class Kind:
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("rate", RATE, "a weighted sum of processes (a growth rate in %)", needs=("drivers",),
-         dimension="percent", state="none", change="value", shock="points", needs_observation=False),
+         dimension="percent", state="none", change="value", shock="points", needs_observation=False,
+         law="rate"),
     Kind("level", LEVEL, "compounds its drivers from the last observed level", needs=("drivers",),
-         lower=0.0, state="log", shock="percent", compounds="factor"),
+         lower=0.0, state="log", shock="percent", compounds="factor", law="log"),
     Kind("share", SHARE, "a share in % whose logit moves by its drivers", needs=("drivers",),
          dimension="percent", lower=0.0, upper=100.0, state="logit", change="difference", shock="points",
-         compounds="log"),
+         compounds="log", law="logit"),
     Kind("count", COUNT, "a stock of firms: last year's + Poisson entries − binomial exits",
          needs=("entry",), allows=("exit",), dimension="count", lower=0.0, draws=True, integer=True),
     Kind("entries", ENTRIES, "the yearly entries of a count stock", needs=("operands",), operands=1,
@@ -73,6 +76,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("ratio", RATIO, "its last observed value moved by the ratio of two levels' growth "
          "(an intensity, a share of one level in another)", needs=("operands",), operands=2,
          operand_kinds=("level",), lower=0.0, relative_operands=True),
+    Kind("increment", INCREMENT, "the year's change of a level (new stations: the growth of the stock)",
+         needs=("operands",), operands=1, operand_kinds=("level",), state="operand", needs_observation=False),
 )}
 FIELDS = ("drivers", "entry", "exit", "operands")
 BY_CODE: dict[int, Kind] = {k.code: k for k in KINDS.values()}

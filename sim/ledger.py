@@ -19,6 +19,7 @@ import pandas as pd
 from sim import units
 from sim.errors import SimError
 from sim.observations import date_field, read_rows
+from sim.targets import CLASSES
 
 GROWTH_COLUMNS = ["region", "indicator", "year", "comparator", "value", "value_high", "unit", "modality",
                   "published", "source", "clause", "note"]
@@ -28,8 +29,7 @@ GROWTH_COMPARATORS = {"about": "about", ">=": ">=", ">": ">", "implied": ">=", "
 OUTCOME_COLUMNS = ["region", "year", "kind", "target", "target_value", "unit", "comparator",
                    "target_clause", "target_source", "target_published", "outcome_value", "met",
                    "outcome_clause", "outcome_source", "outcome_published", "last_value", "note"]
-OUTCOME_KINDS = ("designation", "project", "investment", "event", "firm_programme", "industry_scale",
-                 "coverage", "infrastructure")
+OUTCOME_KINDS = tuple(CLASSES)
 
 
 def _number(text: str, key: str, path: Path, line: int, *, required: bool = True) -> float:

@@ -174,6 +174,14 @@ def as_of(obs: pd.DataFrame, date: dt.date | None) -> pd.DataFrame:
     return known.groupby(KEY, sort=False).tail(1).reset_index(drop=True)
 
 
+SEED_FILE = r"^\d{3}_[0-9a-f]{16}\.txt$"  # a source document of the project (../shared/seeds)
+
+
+def from_seed(sources: pd.Series) -> pd.Series:
+    """Whether each row's source is one of the policy documents themselves (a plan's own figure)."""
+    return sources.str.match(SEED_FILE)
+
+
 def series(obs: pd.DataFrame, region: str, indicator: str, *, full_year: bool = True) -> pd.Series:
     """Yearly values of one indicator for one region, indexed by year (full years by default)."""
     sel = obs[(obs["region"] == region) & (obs["indicator"] == indicator)]
@@ -194,6 +202,9 @@ def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
     ytd: dict[str, dict[int, tuple[float, int]]] = {}
     for name, spec in model.processes.items():
         where = NATIONAL if spec.scope == "national" else region
+        if spec.moves and spec.unit != "%":  # a family law of a level or share: seen only through it
+            full[name], ytd[name] = {}, {}
+            continue
         full[name] = series(obs, where, spec.data or name).to_dict()
         ytd[name] = _latest_ytd(obs, where, spec.data or name, exclude=full[name])
     for ind_name, ind in model.indicators.items():  # a stock, its entries and next stock: the rates

@@ -20,8 +20,11 @@ import pandas as pd
 from sim import kernels, targets, units
 from sim.conditioning import partial_year
 from sim.kinds import BY_CODE, KINDS
-from sim.observations import NATIONAL, known_process_values, series
+from sim.observations import NATIONAL, from_seed, known_process_values, series
+from sim.reference import ClassRate, classify, not_simulated
 from sim.spec import IndicatorSpec, ModelSpec, ParamsFile, ScenarioFile, TargetSpec
+
+A_YEARS = 3  # own full-year values that make a region's history evidence of grade A
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class Plan:
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # indicator, year, value (observed)
     observations: pd.DataFrame = field(default_factory=pd.DataFrame)  # the data rows the run read
     indicator_info: pd.DataFrame = field(default_factory=pd.DataFrame)  # by indicator: names, unit, kind
+    # the targets given their class's rate (grade D)
+    reference: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def with_assumptions(self, assumptions: Assumptions, scenarios: Sequence[str],
                          weights: np.ndarray | None = None) -> Plan:
@@ -119,27 +124,40 @@ class Plan:
                                      self.weights)
 
 
-def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame) -> Plan:
-    """Lay out a run of ``scenario`` on the observations ``obs`` (already cut to the vintage)."""
+def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.DataFrame,
+          rates: Mapping[str, ClassRate] | None = None) -> Plan:
+    """Lay out a run of ``scenario`` on the observations ``obs`` (already cut to the vintage).
+
+    A target with a model goes to the kernel when the data allow; one without (or whose region has
+    no starting value) takes the rate of its class of past targets from ``rates``, when known.
+    """
     scenario.check_against(model)
     region = scenario.region
+    rates = rates or {}
     used = _with_operands([t.indicator for t in scenario.targets.values() if t.indicator], model)
     histories = {name: _history(model.indicators[name], name, region, obs) for name in used}
     _anchor_relative_operands(used, model, histories)
+    _anchor_relative_targets(scenario, model, histories)
     skipped: list[Skipped] = []
     live: dict[str, TargetSpec] = {}
+    reference: dict[str, dict] = {}
     for tid, target in scenario.targets.items():
         reason = _why_not(target, model, params, histories, region)
-        if reason:
-            skipped.append(Skipped(tid, reason))
-        else:
+        if reason is None:
             live[tid] = target
+            continue
+        entry = _by_reference(target, model, rates, reason)
+        if isinstance(entry, dict):
+            reference[tid] = entry
+        else:
+            skipped.append(Skipped(tid, entry))
+    ref = pd.DataFrame.from_dict(reference, orient="index")
     indicators = _with_operands([t.indicator for t in live.values()], model)
     procs = list(dict.fromkeys(p for name in indicators for p in model.indicators[name].processes(model)))
     weights = np.array([s.weight for s in scenario.scenarios.values()])
     if not live:
         return Plan(region, [], procs, indicators, list(scenario.scenarios), weights, [], pd.DataFrame(),
-                    skipped)
+                    skipped, reference=ref)
     starts = [max(histories[_anchor(name, model)].values.index, default=None) for name in indicators]
     # the grid starts at least a year before the first target year: year 0 is the initial state,
     # scenarios act on the simulated years after it
@@ -150,6 +168,8 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
     ind = _indicator_group(indicators, model, procs, histories, years)
     assumptions = _assumptions(scenario, procs, indicators, model, years)
     tgt, info = _target_group(live, model, histories, indicators, years)
+    info = info.join(pd.DataFrame({tid: _evidence(t, model, params, histories, region, obs)
+                                   for tid, t in live.items()}, index=["evidence", "basis"]).T)
     history = pd.DataFrame([{"indicator": name, "year": int(y), "value": float(v)}
                             for name in indicators for y, v in histories[name].values.items()
                             if histories[name].scaled],
@@ -165,7 +185,75 @@ def build(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs: pd.
     notes += _no_effect_notes(scenario, procs, assumptions, proc, years)
     return Plan(region, years, procs, indicators, list(scenario.scenarios), weights, list(live), info,
                 skipped, proc, assumptions, _scenario_group(assumptions, proc, ind), ind, tgt, notes, history,
-                used_obs.reset_index(drop=True), ind_info)
+                used_obs.reset_index(drop=True), ind_info, ref)
+
+
+def _by_reference(target: TargetSpec, model: ModelSpec, rates: Mapping[str, ClassRate],
+                  reason: str) -> dict | str:
+    """The row of a target given its class's rate of met targets (grade D), or why it has none.
+    ``reason`` says why it is not simulated."""
+    if target.indicator is None:
+        part = not_simulated(target.name_zh)
+        if part:
+            return part
+    family = _family(target.indicator, model) if target.indicator else None
+    cls = (target.target_class or (model.families[family].reference_class if family else None)
+           or classify(target.name_zh, target.clause))
+    if cls is None:
+        return (f"{reason}; and it is not delivered by decision (no class of past targets fits "
+                "it: give it class: if one does)") if target.indicator else (
+            "not a quantity sim can put a probability on: no class of past targets fits its wording "
+            f"(give it class: one of {', '.join(targets.CLASSES)}, if one does)")
+    rate = rates.get(cls)
+    if rate is None:
+        return (f"{reason}; and no record of past targets (calibration/ledger/outcomes.csv) to give its "
+                "class's rate")
+    record = (f"{rate.met} of {rate.n} past targets of class {cls} ({targets.CLASSES[cls].zh}) met"
+              if rate.n else f"no past target of class {cls} in the ledger: the rate over all classes")
+    why = "" if target.indicator is None else f"; not simulated: {reason}"
+    return {"name_zh": target.name_zh, "name_en": target.name_en, "indicator": target.indicator or "",
+            "year": target.year, "measure": target.measure, "base_year": target.base_year,
+            "comparator": target.comparator, "value": target.value, "unit": target.unit,
+            "modality": target.modality or "", "clause": target.clause, "source": target.source,
+            "target_class": cls, "probability": rate.probability, "posterior_sd": rate.sd,
+            "evidence": "D",
+            "basis": f"reference class: {record} (beta-binomial posterior; published records favour "
+                     f"successes, so an upper bound){why}"}
+
+
+def _family(name: str, model: ModelSpec) -> str | None:
+    """The family of an indicator, or of what it is built on (new stations: their stock's)."""
+    spec = model.indicators[name]
+    return spec.family or next((f for f in (_family(o, model) for o in spec.operands) if f), None)
+
+
+def _evidence(target: TargetSpec, model: ModelSpec, params: ParamsFile, histories: dict[str, _History],
+              region: str, obs: pd.DataFrame) -> tuple[str, str]:
+    """The evidence grade of a simulated target and what it rests on: A, the region's own history of
+    the indicator (at least A_YEARS full years); B, a few own values and the pooled law; C, none of
+    its own (or only the plan's stated figures) and the pooled law."""
+    names = _with_operands([target.indicator], model)
+    data = set()
+    for name in names:
+        ind = model.indicators[name]
+        data |= {n for n in (ind.data or name, ind.growth_data) if n}
+        data |= {model.processes[p].data or p for p in ind.processes(model)}
+    own = obs[(obs["region"] == region) & obs["indicator"].isin(data) & (obs["first_month"] == 1)
+              & (obs["last_month"] == 12)]
+    years = sorted(set(own["period"]))
+    seeds_only = bool(len(own)) and bool(from_seed(own["source"]).all())
+    family = _family(target.indicator, model)
+    law = f"family {family}'s pooled law" if family else "the pooled law"
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "")
+    if len(years) >= A_YEARS and not seeds_only:
+        return "A", f"own history: {len(years)} full years ({span})"
+    if years and not seeds_only:
+        return "B", f"{len(years)} own value{'s' if len(years) > 1 else ''} ({span}) and {law}"
+    if years:
+        return "C", f"{law} from the plan's stated figures only ({span})"
+    start = histories[target.indicator].values
+    base = f" from an index of 1 in {int(start.index.max())}" if len(start) else ""
+    return "C", f"no value of its own: {law}{base}"
 
 
 def _with_operands(names: list[str], model: ModelSpec) -> list[str]:
@@ -253,6 +341,21 @@ def _anchor_relative_operands(used: list[str], model: ModelSpec, histories: dict
                 if histories[operand].values.empty:
                     data_name = histories[operand].data_name
                     histories[operand] = _History(pd.Series({start: 1.0}), False, data_name)
+
+
+def _anchor_relative_targets(scenario: ScenarioFile, model: ModelSpec,
+                             histories: dict[str, _History]) -> None:
+    """A level never observed in the region, targeted only by its change, starts as an index of 1
+    in the earliest base year such a target compares with (energy intensity '比2020年降低17%')."""
+    for target in scenario.targets.values():
+        name = target.indicator
+        if (name is None or not histories[name].values.empty
+                or KINDS[model.indicators[name].kind].state != "log"):
+            continue
+        bases = [targets.base_year(t.measure, t.year, t.base_year) for t in scenario.targets.values()
+                 if t.indicator == name]
+        if None not in bases:
+            histories[name] = _History(pd.Series({min(bases): 1.0}), False, histories[name].data_name)
 
 
 def _why_not(target: TargetSpec, model: ModelSpec, params: ParamsFile, histories: dict[str, _History],

@@ -20,7 +20,10 @@ reweighted least squares, the curvature by the t density's Fisher information
 :math:`(\nu+1)/(\nu+3)`, which keeps it positive), and
 :math:`\theta = (\mu, \operatorname{atanh}\phi, \log s, \log(\nu-2), \log\omega_k)` maximises the
 approximate marginal likelihood (scipy), with weak priors that keep what a short panel cannot tell
-finite: :math:`\operatorname{atanh}\phi \sim N(0, 0.5^2)`, :math:`\log(\nu-2) \sim N(\log 6, 1.5^2)`.
+finite: :math:`\operatorname{atanh}\phi \sim N(0, 0.5^2)`, :math:`\log(\nu-2) \sim N(\log 6, 1.5^2)`, and
+:math:`\log s` and each :math:`\log\omega_k` normal around the log of the data's robust spread (MAD)
+with sd 1.5, so that a family of a few values neither collapses its scale nor drops the variance
+between its members (an unseen member then still carries it).
 Standard errors come from the numerical Hessian (statsmodels). A group's mean is its posterior
 mean given the fit (the empirical-Bayes shrinkage toward the pool); a group without data takes the
 pool with the between-group variance added.
@@ -42,6 +45,7 @@ from statsmodels.tools.numdiff import approx_hess3
 
 PRIOR_ATANH_PHI_SD = 0.5
 PRIOR_LOG_DF = (math.log(6.0), 1.5)  # log(nu - 2): a median of 8 degrees of freedom
+PRIOR_LOG_SCALE_SD = 1.5  # log s and each log omega: within a factor 4.5 of the data's spread, 1 sd
 DF_BOUNDS = (2.5, 200.0)
 MIN_PAIRS = 8  # consecutive pairs needed to estimate the persistence (else it is fixed at 0)
 
@@ -137,8 +141,9 @@ def _design(panel: Panel) -> tuple[np.ndarray, list[tuple[str, pd.Index]]]:
 class _Objective:
     """The negative log marginal likelihood (Laplace) and the random effects' mode."""
 
-    def __init__(self, panel: Panel, phi_fixed: bool) -> None:
+    def __init__(self, panel: Panel, phi_fixed: bool, spread: float) -> None:
         self.panel = panel
+        self.log_spread = math.log(spread)
         self.z, self.levels = _design(panel)
         self.sizes = [len(idx) for _, idx in self.levels]
         self.has_lag = ~np.isnan(panel.lag)
@@ -199,6 +204,8 @@ class _Objective:
         atanh_phi, log_df = theta[1], theta[3]
         prior = 0.5 * (atanh_phi / PRIOR_ATANH_PHI_SD) ** 2 if not self.phi_fixed else 0.0
         prior += 0.5 * ((log_df - PRIOR_LOG_DF[0]) / PRIOR_LOG_DF[1]) ** 2
+        for log_scale in (theta[2], *theta[4:]):  # what a few values cannot pin down stays near their spread
+            prior += 0.5 * ((log_scale - self.log_spread) / PRIOR_LOG_SCALE_SD) ** 2
         return nll + prior if math.isfinite(nll) else 1e300
 
 
@@ -207,10 +214,10 @@ def fit(panel: Panel) -> PoolFit:
     n = len(panel.y)
     pairs = int(np.sum(~np.isnan(panel.lag)))
     phi_fixed = pairs < MIN_PAIRS
-    obj = _Objective(panel, phi_fixed)
     y = panel.y
     med = float(np.median(y))
     mad = float(np.median(np.abs(y - med))) * 1.4826 or float(np.std(y)) or 1.0
+    obj = _Objective(panel, phi_fixed, mad)
     k = len(obj.sizes)
     theta0 = np.r_[med, 0.0, math.log(mad), PRIOR_LOG_DF[0], np.full(k, math.log(mad / 2))]
     bounds = [(None, None), (-3.0, 3.0), (math.log(mad * 1e-3), math.log(mad * 1e3)),

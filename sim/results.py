@@ -96,8 +96,13 @@ class Results:
                     "scenario": str(scenario),
                     "probability": _round(cell["probability"].item()),
                     "std_error": _round(cell["std_error"].item()),
+                    "evidence": str(info["evidence"].item()),
+                    "basis": str(info["basis"].item()),
                 }
-                if target != ALL:
+                if info["evidence"].item() == "D":
+                    rec.update({"target_class": str(info["target_class"].item()),
+                                "posterior_sd": _round(info["posterior_sd"].item())})
+                elif target != ALL:
                     q = cell["measure_quantile"]
                     rec.update({"median": _round(q.sel(quantile=0.5).item()),
                                 "p10": _round(q.sel(quantile=0.1).item()),
@@ -127,53 +132,66 @@ def kept_paths(plan: Plan, kept: np.ndarray) -> xr.DataArray:
                                 "year": plan.years}, name="value")
 
 
-def assemble(plan: Plan, counts: HitCounts, kept: np.ndarray, attrs: dict) -> xr.Dataset:
-    """Turn the kernel's counts and kept paths into the labelled dataset."""
-    n_s = len(plan.scenarios)
+def assemble(plan: Plan, counts: HitCounts | None, kept: np.ndarray | None, attrs: dict) -> xr.Dataset:
+    """Turn the kernel's counts and kept paths into the labelled dataset; the targets given their
+    class's rate (``plan.reference``) follow the simulated ones, with no quantiles, and 'all' ends
+    the list when any target was simulated."""
+    n_s, n_q = len(plan.scenarios), len(QUANTILES)
     w = plan.weights
-    prob = np.vstack([counts.probability, w @ counts.probability])
-    se = np.vstack([counts.std_error(), counts.std_error(w)])
-    scen = [*plan.scenarios, WEIGHTED]
-    targets = [*plan.targets, ALL]
-    measured = measures(plan, kept) * plan.target_info["scale"].to_numpy()[None, :, None]
-    mq = np.stack([np.quantile(measured[s], QUANTILES, axis=-1).T for s in range(n_s)])
-    mq_w = _weighted_quantiles(measured, w)
-    nan_all = np.full((1, len(QUANTILES)), np.nan)
-    measure_q = np.concatenate([mq, mq_w[None]], axis=0)
-    measure_q = np.concatenate([measure_q, np.broadcast_to(nan_all, (n_s + 1, 1, len(QUANTILES)))], axis=1)
-    ind_q = np.stack([np.quantile(kept[s], QUANTILES, axis=-1) for s in range(n_s)])  # (s, q, m, t)
-    ind_q = np.moveaxis(ind_q, 1, -1)
-    ind_q_w = _weighted_quantiles(kept, w)  # (m, t, q)
-    ind_q = np.concatenate([ind_q, ind_q_w[None]], axis=0)
-    info = plan.target_info.reindex(targets)
+    ref = plan.reference
+    live = [*plan.targets, ALL] if plan.targets else []
+    tids = [*plan.targets, *ref.index, *live[-1:]]
+    prob = np.full((n_s + 1, len(tids)), np.nan)
+    se = np.zeros_like(prob)
+    measure_q = np.full((n_s + 1, len(tids), n_q), np.nan)
+    ind_q = np.full((n_s + 1, len(plan.indicators), len(plan.years), n_q), np.nan)
+    cols = [tids.index(t) for t in live]
+    if live:
+        prob[:, cols] = np.vstack([counts.probability, w @ counts.probability])
+        se[:, cols] = np.vstack([counts.std_error(), counts.std_error(w)])
+        measured = measures(plan, kept) * plan.target_info["scale"].to_numpy()[None, :, None]
+        mq = np.stack([np.quantile(measured[s], QUANTILES, axis=-1).T for s in range(n_s)])
+        measure_q[:, cols[:-1]] = np.concatenate([mq, _weighted_quantiles(measured, w)[None]], axis=0)
+        by_scenario = np.stack([np.quantile(kept[s], QUANTILES, axis=-1) for s in range(n_s)])
+        ind_q[:n_s] = np.moveaxis(by_scenario, 1, -1)
+        ind_q[n_s] = _weighted_quantiles(kept, w)
+    if len(ref):
+        prob[:, len(plan.targets):len(plan.targets) + len(ref)] = ref["probability"].to_numpy()[None, :]
+    info = pd.concat([plan.target_info, ref]).reindex(tids)
+    if live:
+        info.loc[ALL, ["name_zh", "name_en"]] = "全部模拟目标同时实现", "all simulated targets met together"
+        info.loc[ALL, "evidence"] = max(info.loc[plan.targets, "evidence"])  # the weakest
+        info.loc[ALL, "basis"] = "the simulated targets together (grades A–C)"
     ds = xr.Dataset(
         {"probability": (("scenario", "target"), prob),
          "std_error": (("scenario", "target"), se),
          "measure_quantile": (("scenario", "target", "quantile"), measure_q),
          "indicator_quantile": (("scenario", "indicator", "year", "quantile"), ind_q),
          "weight": (("scenario",), np.append(w, np.nan))},
-        coords={"scenario": scen, "target": targets, "indicator": plan.indicators,
+        coords={"scenario": [*plan.scenarios, WEIGHTED], "target": tids, "indicator": plan.indicators,
                 "year": plan.years, "quantile": list(QUANTILES)},
         attrs={**attrs, "region": plan.region},
     )
-    for col in ("name_zh", "name_en", "measure", "comparator", "unit", "modality", "clause", "source"):
-        ds.coords[col] = ("target", info[col].fillna("").astype(str).to_numpy())
-    ds.coords["name_zh"].values[-1] = "全部目标同时实现"
-    ds.coords["name_en"].values[-1] = "all targets met together"
-    ds.coords["indicator"] = plan.indicators
-    ind_info = plan.indicator_info.loc[plan.indicators]
+    for col in ("name_zh", "name_en", "measure", "comparator", "unit", "modality", "clause", "source",
+                "evidence", "basis", "target_class"):
+        ds.coords[col] = ("target", info.get(col, pd.Series(index=info.index, dtype=object)).fillna("")
+                          .astype(str).to_numpy())
+    ind_info = plan.indicator_info.reindex(plan.indicators)
     for col in ("name_zh", "name_en", "unit", "kind"):
-        ds.coords[f"indicator_{col}"] = ("indicator", ind_info[col].to_numpy())
+        ds.coords[f"indicator_{col}"] = ("indicator", ind_info.get(col, pd.Series(dtype=str)).to_numpy())
+    threshold = np.full(len(tids), np.nan)
+    if live:
+        threshold[cols[:-1]] = plan.tgt.threshold * plan.target_info["scale"].to_numpy()
+    last_year = max(plan.years, default=max(info["year"].dropna(), default=0))
+    number = {c: info.get(c, pd.Series(index=info.index, dtype=float)).astype(float).to_numpy()
+              for c in ("base_year", "value", "last_year", "last_value", "tolerance", "posterior_sd")}
     ds = ds.assign_coords(
-        {"indicator_of": ("target", info["indicator"].fillna(ALL).astype(str).to_numpy()),
-         "year_of": ("target", info["year"].fillna(max(plan.years)).astype(int).to_numpy()),
-         "base_year": ("target", info["base_year"].astype(float).to_numpy()),
-         "value": ("target", info["value"].astype(float).to_numpy()),
-         "last_year": ("target", info["last_year"].astype(float).to_numpy()),
-         "last_value": ("target", info["last_value"].astype(float).to_numpy()),
-         "tolerance": ("target", info["tolerance"].astype(float).to_numpy()),
-         "threshold": ("target", np.append(plan.tgt.threshold * info["scale"].iloc[:-1].to_numpy(), np.nan))})
-    return ds.rename({"indicator_of": "target_indicator", "year_of": "target_year"})
+        {"target_indicator": ("target", info["indicator"].fillna("").astype(str).where(info.index != ALL, ALL)
+                              .to_numpy()),
+         "target_year": ("target", info["year"].fillna(last_year).astype(int).to_numpy()),
+         **{c: ("target", v) for c, v in number.items()},
+         "threshold": ("target", threshold)})
+    return ds
 
 
 def measures(plan: Plan, kept: np.ndarray) -> np.ndarray:

@@ -68,6 +68,22 @@ class ProcessSpec(_Strict):
     exceptional_years: dict[Year, Text] = Field(
         default_factory=dict, description="years (and why) whose values do not enter the process's fit: "
         "one series of ten years cannot tell such a year's tail from its scale")
+    family: Name | None = Field(default=None, description="fitted with the family's other members")
+    moves: Name | None = Field(default=None, description="the indicator whose family law it is (generated)")
+    description: str = ""
+
+
+class FamilySpec(_Strict):
+    """Indicators that behave alike, whose laws are fitted together: every series of every member in
+    every region, with random effects for the indicator and the region (sim.pooling)."""
+
+    name_zh: Text
+    name_en: Text
+    law: Literal["log", "logit", "rate"] = Field(description="what the law describes: the yearly growth of "
+                                                 "the log of a level, the change of a share's logit, a rate")
+    reference_class: Literal[tuple(targets.CLASSES)] | None = Field(
+        default=None, description="the class of past targets (calibration/ledger/outcomes.csv) a member "
+        "falls back on where its law cannot be used")
     description: str = ""
 
 
@@ -85,6 +101,8 @@ class IndicatorSpec(_Strict):
     entry: Name | None = None
     exit: Name | None = None
     operands: list[Name] = Field(default_factory=list)
+    family: Name | None = Field(default=None, description="a family whose law moves it (with no drivers of "
+                                "its own, a process of its own is fitted on the family)")
     lever: Name | None = Field(default=None, description="the process 'required growth' shifts")
     data: Name | None = Field(default=None, description="name in calibration/data; default: same")
     growth_data: Name | None = Field(default=None, description="its yearly % change in the data")
@@ -138,13 +156,53 @@ class IndicatorSpec(_Strict):
 class ModelSpec(_File):
     name: Name
     description: str = ""
+    families: dict[Name, FamilySpec] = Field(default_factory=dict)
     processes: dict[Name, ProcessSpec] = Field(min_length=1)
     indicators: dict[Name, IndicatorSpec] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_processes(cls, data: object) -> object:
+        """An indicator of a family with no drivers of its own gets one process, fitted on the family:
+        the growth of its log (a level), the change of its logit (a share) or the rate itself."""
+        if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
+            return data
+        processes = dict(data.get("processes") or {})
+        indicators = {}
+        for name, ind in data["indicators"].items():
+            if isinstance(ind, dict) and ind.get("family") and not any(ind.get(f) for f in FIELDS) \
+                    and ind.get("kind") in KINDS and KINDS[ind["kind"]].law:
+                law = KINDS[ind["kind"]].law
+                process = {"rate": name, "log": f"{name}_log_growth", "logit": f"{name}_change"}[law]
+                if process not in processes:  # else named twice: ModelSpec.load says so
+                    processes[process] = {
+                        "name_zh": f"{ind.get('name_zh', name)}(同类规律)",
+                        "name_en": f"{ind.get('name_en', name)} (family law)",
+                        "unit": {"log": "log", "logit": "logit", "rate": "%"}[law], "family": ind["family"],
+                        "moves": name, **({"data": ind["data"]} if ind.get("data") else {})}
+                    ind = {**ind, "drivers": {process: 1}}
+            indicators[name] = ind
+        return {**data, "processes": processes, "indicators": indicators}
 
     @classmethod
     def load(cls, path: str | Path) -> ModelSpec:
         model = super().load(path)
+        for name, proc in model.processes.items():
+            if proc.family is not None and proc.family not in model.families:
+                raise model.error(("processes", name, "family"), f"no family named {proc.family!r}; "
+                                  f"families: {', '.join(model.families) or 'none'}")
         for name, ind in model.indicators.items():
+            if ind.family is not None and not ind.drivers:
+                raise model.error(("indicators", name, "family"), "its family law would be a process named "
+                                  "like one the file already has; give it drivers, or rename the process")
+            if ind.family is not None:
+                family = model.families.get(ind.family)
+                if family is None:
+                    raise model.error(("indicators", name, "family"), f"no family named {ind.family!r}; "
+                                      f"families: {', '.join(model.families) or 'none'}")
+                if KINDS[ind.kind].law != family.law:
+                    raise model.error(("indicators", name, "family"), f"a {ind.kind} cannot follow the "
+                                      f"{family.law} law of family {ind.family!r}")
             for field in ("drivers", "entry", "exit"):
                 for proc in (getattr(ind, field) or {}) if field == "drivers" else [getattr(ind, field)]:
                     if proc is not None and proc not in model.processes:
@@ -253,9 +311,15 @@ class TargetSpec(_Strict):
     year in % ('growth'), its change since base_year in % ('change_since') or in percentage points
     ('difference_since')."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     name_zh: Text
     name_en: Text
-    indicator: Name | None = Field(default=None, description="None: no model for this quantity yet")
+    indicator: Name | None = Field(default=None, description="the model's indicator; none: a target "
+                                   "delivered by decision, given the rate of its class of past targets")
+    target_class: Literal[tuple(targets.CLASSES)] | None = Field(
+        default=None, alias="class",
+        description="its class of past targets (default: its family's, else read from its wording)")
     year: Year
     measure: Literal[tuple(targets.MEASURES)] = "level"
     base_year: Year | None = None
@@ -366,6 +430,10 @@ class ScenarioFile(_File):
                                  f"the model {model.name!r} has no indicator {target.indicator!r}; "
                                  f"it has: {', '.join(model.indicators)}")
             kind = KINDS[ind.kind]
+            if targets.MEASURES[target.measure].code == targets.PCT_CHANGE and kind.lower is None:
+                raise self.error(("targets", name, "measure"),
+                                 f"{target.indicator} is a {kind.name} that can be negative: a % change of "
+                                 "it means nothing; a target on its value has measure: level")
             wanted = targets.dimension(kind, ind.unit, target.measure)
             if units.dimension(target.unit) != wanted:
                 raise self.error(("targets", name, "unit"),

@@ -19,7 +19,6 @@ import numpy as np
 import xarray as xr
 
 from sim import api
-from sim.plan import build
 from sim.results import assemble
 
 
@@ -34,9 +33,9 @@ def run_case(inputs: tuple, case: Case, processes: Sequence[str], paths: int, se
              threads: int | None = 1) -> xr.Dataset:
     """One case: probabilities and standard errors by scenario and target (on one thread by
     default: a Dask worker is one)."""
-    scenario, model, params, obs = inputs
-    plan = build(scenario, model, params, obs).with_edits(
-        shift=dict.fromkeys(processes, case.shift), volatility=case.vol, from_year=scenario.year)
+    scenario = inputs.scenario
+    plan = inputs.plan().with_edits(shift=dict.fromkeys(processes, case.shift), volatility=case.vol,
+                                    from_year=scenario.year)
     counts, kept = api.simulate(plan, paths=paths, seed=seed, keep=1, threads=threads)
     data = assemble(plan, counts, kept, {})
     out = data[["probability", "std_error"]].reset_coords(drop=True)
@@ -54,11 +53,10 @@ def sweep(files: Sequence[str | Path], *, shifts: Sequence[float] = (0.0,), vols
     that fails is retried once; if it fails again its error is kept in the result (``error``),
     never dropped. Dims of the result: file, shift, vol, scenario, target.
     """
-    loaded = {str(f): api.load_inputs(f, as_of) for f in files}
-    inputs = {f: inp[:4] for f, inp in loaded.items()}
-    hashes = {name: digest for inp in loaded.values() for name, digest in inp[4].items()}
+    inputs = {str(f): api.load_inputs(f, as_of) for f in files}
+    hashes = {name: digest for inp in inputs.values() for name, digest in inp.hashes.items()}
     # a file none of whose targets can be simulated has no case: it is named in the result's attrs
-    empty = [f for f, inp in inputs.items() if not build(*inp).targets]
+    empty = [f for f, inp in inputs.items() if not inp.plan().targets]
     files = [f for f in map(str, files) if f not in empty]
     cases = [Case(f, float(s), float(v)) for f, s, v in itertools.product(files, shifts, vols)]
     results: dict[Case, xr.Dataset | str] = {}

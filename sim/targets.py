@@ -68,6 +68,41 @@ COMPARATORS: dict[str, Comparator] = {
 }
 
 
+@dataclass(frozen=True)
+class TargetClass:
+    """A class of targets a government delivers by decision, whose record of past targets
+    (calibration/ledger/outcomes.csv) gives the probability that one is met."""
+
+    en: str
+    zh: str
+    words: str  # a regular expression of the words that mark the class in a target's clause
+
+
+CLASSES: dict[str, TargetClass] = {  # in the order the words are tried
+    "event": TargetClass("events held and their reach", "活动与对接",
+                         r"场次|活动|对接|家次|展会|论坛|大赛|服务企业"),
+    "investment": TargetClass("money planned or attracted", "计划投资与招商", r"投资|资金|招商|意向合作金额"),
+    "firm_programme": TargetClass("firms reached by a programme", "企业帮扶与改造",
+                                  r"上云|智改数转|数字化改造|节能诊断|节能监察|搬迁|关改搬转|带动.*企业|科技副总|增产扩能|新增规上"),
+    "infrastructure": TargetClass("infrastructure built", "基础设施", r"基站|千兆|机架|算力|宽带|智算"),
+    "coverage": TargetClass("rates and shares", "覆盖率与比重", r"覆盖率|通达率|利用率|比重|占比"),
+    "project": TargetClass("projects and products", "项目与产品",
+                           r"项目|首台套|四首|场景|增长点|产品|解决方案|片区|治理土地|清单"),
+    "industry_scale": TargetClass("the output of an industry", "产业规模",
+                                  r"产业规模|产业.*亿|营业收入|产值|规模总量"),
+    "designation": TargetClass("designations and demonstrations", "认定与示范",
+                               r"示范|标杆|认定|创建|培育|争创|入选|工厂|中心|实验室|集群|平台|城市|园区|冠军|小巨人|"
+                               r"专精特新|领跑者|产业大脑|企业"),
+}
+# what a target can be that no probability fits, and how to say why
+NOT_SIMULATED = {
+    r"每个|各(市|县|区)|功能区聚焦": "not one quantity: it sets a number for each city, county or zone",
+    r"首季|一季度|上半年|前三季度": "a figure for part of the year: sim simulates whole years",
+    r"(高于|快于)全(省|市)": "a gap of some firms' growth (the parks') to the region's: the parks' "
+                         "figures are not published",
+}
+
+
 def base_year(measure: str, year: int, given: int | None) -> int | None:
     """The year a measure compares with: the year before for growth, ``given`` for the others."""
     return year - 1 if measure == "growth" else given

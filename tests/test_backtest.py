@@ -42,6 +42,20 @@ def test_a_year_to_date_figure_sharpens_the_forecast(shipped_copy):
     assert width["mid_year"] < width["year_start"]
 
 
+def test_scores_come_by_evidence_grade_and_the_reference_classes_are_scored(shipped_copy):
+    bt = backtest(shipped_copy, years=(2024, 2024), vintages=("year_start",), paths=1000)
+    sim = bt.growth[bt.growth["forecaster"] == "sim"]
+    assert set(sim["evidence"]) <= set("ABC")
+    counts = sim.groupby("evidence").size()
+    assert (bt.by_evidence.loc["year_start", "n"] == counts).all()
+    assert bt.by_evidence.loc["year_start", "crps"].to_dict() == pytest.approx(
+        sim.groupby("evidence")["crps"].mean().to_dict())
+    # grade D: each ledger target of 2024 with an outcome, given its class rate as known at the end of 2023
+    book = pd.read_csv(shipped_copy / "calibration/ledger/outcomes.csv")
+    assert bt.reference.loc["all", "n"] == (book["met"].notna() & (book["year"] == 2024)).sum()
+    assert 0 <= bt.reference.loc["all", "brier"] <= 1
+
+
 def test_scores_of_samples_agree_with_the_normal_closed_forms():
     rng = np.random.default_rng(0)
     x = rng.normal(1.0, 2.0, 400_000)

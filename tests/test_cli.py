@@ -1,6 +1,7 @@
 """The command line: the shipped example, the JSON schema, exit codes."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -11,12 +12,16 @@ JINAN = ROOT / "scenarios" / "jinan-2025.yaml"
 FIELDS = {"region", "indicator", "period", "target", "comparator", "scenario", "probability", "std_error"}
 
 
-def test_the_shipped_example_runs_and_lists_what_it_cannot_simulate(capsys):
+def test_the_shipped_example_answers_every_target_with_its_evidence(capsys):
     assert main(["run", str(JINAN), "--paths", "20000"]) == 0
     out = capsys.readouterr().out
     assert "规上工业营业收入突破1万亿元" in out and "P(weighted)" in out
-    assert "全部目标同时实现" in out
-    assert "Not simulated:" in out and "quality_firms:" in out
+    assert "全部模拟目标同时实现" in out
+    assert "Not given a probability:" not in out  # all six of the plan's targets
+    for name in ("四大主导支柱产业规模总量达到2万亿元", "优质企业总数8000家以上", "单位工业增加值能耗比2020年降低17%左右",
+                 "数字经济核心产业增加值占GDP比重21%以上"):
+        row = next(line for line in out.splitlines() if name in line)
+        assert re.search(re.escape(name) + r"\s+[ABCD]\s", row), row
 
 
 def test_json_has_one_record_per_target_and_scenario(capsys):
@@ -33,7 +38,8 @@ def test_json_has_one_record_per_target_and_scenario(capsys):
     assert all(0 <= r["probability"] <= 1 and r["std_error"] >= 0 for r in records)
     assert set(doc["run"]["inputs"]) >= {"scenarios/jinan-2025.yaml", "models/industry.yaml",
                                         "calibration/params/jinan.yaml"}
-    assert {s["target"] for s in doc["skipped"]} | targets >= {"revenue", "quality_firms", "energy_intensity"}
+    assert targets >= {"revenue", "quality_firms", "energy_intensity", "pillar_industries"}
+    assert {r["evidence"] for r in records} <= set("ABCD") and all(r["basis"] for r in records)
 
 
 def test_exit_codes():

@@ -107,9 +107,9 @@ def test_scenarios_run_together_equal_each_run_alone(tmp_path):
 
     import numpy as np
 
-    from sim.plan import Assumptions, build
+    from sim.plan import Assumptions
 
-    plan = build(*api.load_inputs(_sharing_project(tmp_path))[:4])
+    plan = api.load_inputs(_sharing_project(tmp_path)).plan()
     a, b, c = (plan.processes.index(n) for n in ("a", "b", "c"))
     pin_b, pin_c = plan.proc.pin_b, plan.proc.pin_c
     assert np.isnan(pin_b[b, 1]) and not np.isnan(pin_b[b, 2])  # pinned at t = 2 only

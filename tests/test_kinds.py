@@ -7,7 +7,6 @@ import yaml
 
 from sim import api, kernels, targets
 from sim.kinds import KINDS
-from sim.plan import build
 from sim.results import measures
 from sim.spec import ModelSpec
 
@@ -78,7 +77,7 @@ def test_the_kernel_meets_targets_as_sim_targets_says_path_by_path(tmp_path):
         "diff": _target("a_share", ">=", 2.0, unit="pp", measure="difference_since", base_year=2023),
     }
     path = _project(tmp_path, 1.5, specs)
-    plan = build(*api.load_inputs(path)[:4])
+    plan = api.load_inputs(path).plan()
     n = 4_000
     counts, kept = api.simulate(plan, paths=n, seed=5, keep=n)
     measured = measures(plan, kept)  # (scenario, target, path)
@@ -101,9 +100,8 @@ def test_every_kind_is_read_by_the_spec_and_refused_when_incomplete():
                                       "indicators": {"x": spec}})
 
 
-def test_the_shipped_model_uses_the_ratio_kind():
+def test_the_shipped_model_uses_the_ratio_and_increment_kinds():
     from tests.conftest import ROOT
 
     model = ModelSpec.load(ROOT / "models" / "industry.yaml")
-    assert {ind.kind for ind in model.indicators.values()} >= {"rate", "level", "share", "count", "entries",
-                                                               "ratio"}
+    assert {ind.kind for ind in model.indicators.values()} >= {"rate", "level", "share", "ratio", "increment"}

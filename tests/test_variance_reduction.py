@@ -11,7 +11,6 @@ from scipy import stats
 import sim
 from sim import api
 from sim.errors import SimError
-from sim.plan import build
 from tests.test_closed_form import MU, PHI, SIGMA, gaussian_sum_and_last
 
 CASES = {"base": ([0, 0, 0, 0], [1, 1, 1, 1]), "shifted": ([0, 0, 0, 0.01], [1, 1, 1, 2.0])}
@@ -36,8 +35,7 @@ def test_antithetic_estimates_are_unbiased(project):
 def test_reported_standard_errors_match_the_spread_of_replicates(project):
     """R independent runs: their sample variance against the mean reported variance, within the
     99.9% chi-square interval; and their mean within 4 standard errors of the closed form."""
-    inputs = api.load_inputs(project / "scenarios/testland-2023.yaml")[:4]
-    plan = build(*inputs)
+    plan = api.load_inputs(project / "scenarios/testland-2023.yaml").plan()
     n, reps = 4_000, 300
     est, se2, se2_w = [], [], []
     for seed in range(reps):
