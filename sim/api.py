@@ -14,16 +14,15 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from sim import kernels, ledger, observations
+from sim import bounds, kernels, ledger, observations
+from sim.bounds import DEFAULT_KEEP, DEFAULT_PATHS, DEFAULT_SEED
 from sim.errors import NothingToSimulateError, SimError, SimulationError
+from sim.interrupt import STATE, checkpoint
 from sim.plan import Plan, build
 from sim.reference import ClassRate, class_rates
 from sim.results import HitCounts, Results, assemble, kept_paths
 from sim.spec import ModelSpec, ParamsFile, ScenarioFile, find_root
 
-DEFAULT_PATHS = 200_000
-DEFAULT_SEED = 20250101
-DEFAULT_KEEP = 20_000
 CHUNK = 1 << 18  # paths per round of kernel calls (a signal is acted on between rounds)
 
 
@@ -69,6 +68,10 @@ def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None) -> Inpu
         from sim.calibrate import calibrate
 
         doc = calibrate(root, [scenario.region], model_name=model.name, as_of=as_of, write=False)
+        if not doc[scenario.region]["processes"]:
+            raise SimError(f"the data published by {as_of} are too few to fit any process of model "
+                           f"{model.name!r} for {scenario.region}; choose a later --as-of date",
+                           file=scenario.path)
         params = ParamsFile.model_validate(doc[scenario.region])
         params._path = params_path.with_name(f"{params_path.stem} refitted as of {as_of}")
     data_dir = root / "calibration" / "data"
@@ -99,23 +102,6 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-class _KernelState:
-    """Whether compiled code is running: a signal arriving then is acted on after the chunk (an
-    exception raised inside compiled code would surface as a SystemError)."""
-
-    running = False
-    pending = False
-
-
-KERNEL = _KernelState()
-
-
-def _checkpoint() -> None:
-    if KERNEL.pending:
-        KERNEL.pending = False
-        raise KeyboardInterrupt
-
-
 def simulate(plan: Plan, *, paths: int, seed: int, keep: int, antithetic: bool = False,
              threads: int | None = None, progress: Callable[[int], None] | None = None
              ) -> tuple[HitCounts, np.ndarray]:
@@ -143,13 +129,14 @@ def simulate(plan: Plan, *, paths: int, seed: int, keep: int, antithetic: bool =
         for start in range(0, paths, chunk):
             n = min(chunk, paths - start)
             step = -(-n // (threads * kernels.LANES)) * kernels.LANES  # a multiple of the lanes: even
-            KERNEL.running = True
+            checkpoint()
+            STATE.running = True
             try:
                 parts = [f.result() for f in [pool.submit(part, start + k, min(step, n - k))
                                               for k in range(0, n, step)]]
             finally:
-                KERNEL.running = False
-            _checkpoint()
+                STATE.running = False
+            checkpoint()
             for part_hits, part_cross, kept, bad in parts:
                 if bad.any():
                     s, m = np.argwhere(bad)[0]
@@ -191,18 +178,21 @@ def run_loaded(scenario: ScenarioFile, model: ModelSpec, params: ParamsFile, obs
                threads: int | None = None, antithetic: bool = False,
                progress: Callable[[int], None] | None = None, provenance: dict | None = None) -> Results:
     """:func:`run` on inputs already loaded (or built in memory, as the backtest does)."""
-    if paths < 1:
-        raise SimError(f"--paths must be at least 1, got {paths}")
-    if not 0 <= seed < 2**63:
-        raise SimError(f"--seed must be a whole number from 0 to 2**63-1, got {seed}")
+    bounds.PATHS.check(paths)
+    bounds.SEED.check(seed)
+    bounds.KEEP.check(keep)
+    if threads is not None:
+        bounds.threads(cores()).check(threads)
     plan = build(scenario, model, params, obs, rates)
     if not plan.targets and plan.reference.empty:
         raise NothingToSimulateError("no target of this file can be given a probability: "
                                 + "; ".join(f"{s.target}: {s.reason}" for s in plan.skipped),
                                 file=scenario.path, skipped=plan.skipped)
-    if threads is not None and not 1 <= threads <= cores():
-        raise SimError(f"--threads must be from 1 to {cores()}, got {threads}")
-    keep = max(1, min(keep, paths))
+    keep = min(keep, paths)  # the first keep paths: all of them at most
+    kept_values = keep * len(plan.scenarios) * len(plan.indicators) * len(plan.years)
+    if kept_values > bounds.KEPT_VALUES:
+        raise SimError(f"--keep {keep:,} would store {kept_values:,} values ({kept_values * 8 / 2**30:.1f} "
+                       f"GiB); keep at most {bounds.KEPT_VALUES // max(kept_values // keep, 1):,} paths")
     counts, kept = None, np.zeros((len(plan.scenarios), 0, 0, 0))
     try:
         if plan.targets:

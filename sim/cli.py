@@ -14,12 +14,18 @@ import signal
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
-import pandas as pd
-
-from sim import api
+from sim import bounds, interrupt
 from sim.errors import NothingToSimulateError, SimError
-from sim.results import ALL, WEIGHTED, Results
+from sim.output import check_place
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.results import Results
+
+# numpy, pandas, xarray and numba load only once the signal handlers are in place (see main)
 
 LABELS = {
     "en": {"target": "target", "last": "last observed", "median": "{year}: median [P10, P90]",
@@ -43,13 +49,15 @@ LABELS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so temporary files are removed and no output is half-written
+    # SIGTERM unwinds like Ctrl-C, so temporary files are removed and no output is half-written;
+    # installed first, so that a signal during the imports ends as cleanly as one during a run
+    previous = {}
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
-        signal.signal(signal.SIGTERM, _interrupt)
-        signal.signal(signal.SIGINT, _interrupt)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, interrupt.handler)
+    interrupt.STATE.pending = False
     try:
+        args = _parser().parse_args(argv)
         return args.func(args)
     except SimError as err:
         print(f"sim: error: {err}", file=sys.stderr)
@@ -64,37 +72,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sim: internal error: {type(err).__name__}: {err} (please report it with the command "
               "you ran)", file=sys.stderr)
         return 1
+    finally:  # called in-process (notebooks, tests), the caller gets its own handlers back
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        interrupt.STATE.pending = False
+        if "sim.output" in sys.modules:  # the next command's interrupt message names only its own
+            sys.modules["sim.output"].WRITTEN.clear()
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    if api.KERNEL.running:  # compiled code cannot be interrupted: stop after the current chunk
-        api.KERNEL.pending = True
-    else:
-        raise KeyboardInterrupt
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, as every other error of sim."""
+
+    def error(self, message: str) -> NoReturn:
+        raise SimError(f"{message}; see {self.prog} --help")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sim", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def simulation(name: str, help_: str, func: Callable, *, many: bool = False,
-                   paths: int = api.DEFAULT_PATHS) -> argparse.ArgumentParser:
+                   paths: int = bounds.DEFAULT_PATHS) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_)
         p.add_argument("scenario", nargs="+" if many else None,
                        help="scenario file(s), e.g. scenarios/jinan-2025.yaml")
-        p.add_argument("--paths", type=int, default=paths, help=f"Monte Carlo paths (default {paths:,})")
-        p.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
-        p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+        p.add_argument("--paths", type=bounds.PATHS.arg(), default=paths,
+                       help=f"Monte Carlo paths (default {paths:,}; at most {bounds.PATHS.high:,})")
+        p.add_argument("--seed", type=bounds.SEED.arg(), default=bounds.DEFAULT_SEED, help="random seed")
+        p.add_argument("--threads", type=_threads, default=None, help="threads (default: all cores)")
         p.add_argument("--as-of", type=iso_date, default=None, help="use only data published by YYYY-MM-DD")
         p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of tables and reports")
         p.set_defaults(func=func)
         return p
 
     run = simulation("run", "probability of meeting each target of scenario files", _run, many=True)
-    run.add_argument("--keep", type=int, default=api.DEFAULT_KEEP, help="paths kept for quantiles")
+    run.add_argument("--keep", type=bounds.KEEP.arg(), default=bounds.DEFAULT_KEEP,
+                     help=f"paths kept for quantiles (default {bounds.DEFAULT_KEEP:,})")
     run.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     req = simulation("required", "the growth each target needs for a 50/80/90%% chance", _required)
-    req.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.8, 0.9], help="probabilities")
+    req.add_argument("--levels", type=bounds.LEVEL.arg(), nargs="+", default=[0.5, 0.8, 0.9],
+                     help="probabilities, each above 0 and below 1")
     req.add_argument("--scenario", dest="scenario_choice", default=None,
                      help="the scenario to start from (default: the first)")
     req.add_argument("--json", action="store_true", help="print JSON records instead of a table")
@@ -118,14 +135,16 @@ def _parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser("sweep", help="every scenario file x a grid of shifts and volatilities, on Dask")
     sw.add_argument("scenario", nargs="+", help="scenario files")
-    sw.add_argument("--shift", type=float, nargs="+", default=[0.0], help="shifts of the processes' means")
-    sw.add_argument("--vol", type=float, nargs="+", default=[1.0], help="volatility multipliers")
+    sw.add_argument("--shift", type=bounds.SHIFT["%"].arg(), nargs="+", default=[0.0],
+                    help="shifts of the processes' means, in their units")
+    sw.add_argument("--vol", type=bounds.VOLATILITY.arg(), nargs="+", default=[1.0],
+                    help="volatility multipliers")
     sw.add_argument("--process", nargs="+", default=["iva_national"], help="the processes shifted")
-    sw.add_argument("--paths", type=int, default=50_000, help="Monte Carlo paths per case")
-    sw.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
+    sw.add_argument("--paths", type=bounds.PATHS.arg(), default=50_000, help="Monte Carlo paths per case")
+    sw.add_argument("--seed", type=bounds.SEED.arg(), default=bounds.DEFAULT_SEED, help="random seed")
     sw.add_argument("--as-of", type=iso_date, default=None, help="use only data published by YYYY-MM-DD")
     sw.add_argument("--scheduler", default=None, help="an existing cluster, tcp://host:port")
-    sw.add_argument("--workers", type=int, default=2, help="workers of the local cluster")
+    sw.add_argument("--workers", type=bounds.WORKERS.arg(), default=2, help="workers of the local cluster")
     sw.add_argument("--local", action="store_true", help="run the cases here, without Dask")
     sw.add_argument("-o", "--out", default=None, help="write the result to a .nc or .zarr file")
     sw.set_defaults(func=_sweep)
@@ -138,13 +157,13 @@ def _parser() -> argparse.ArgumentParser:
     cal.set_defaults(func=_calibrate)
     bt = sub.add_parser("backtest", help="rolling-origin forecasts of every region-year, scored against "
                         "what happened")
-    bt.add_argument("--years", type=int, nargs=2, metavar=("FIRST", "LAST"), default=None,
+    bt.add_argument("--years", type=bounds.YEAR.arg(), nargs=2, metavar=("FIRST", "LAST"), default=None,
                     help="the years forecast (default: 2015 to the latest with outcomes)")
     bt.add_argument("--vintage", nargs="+", choices=("year_start", "mid_year"),
                     default=["year_start", "mid_year"],
                     help="forecast origins: year_start (31 Dec before), mid_year (31 Jul)")
-    bt.add_argument("--paths", type=int, default=4_000, help="Monte Carlo paths per forecast")
-    bt.add_argument("--seed", type=int, default=api.DEFAULT_SEED, help="random seed")
+    bt.add_argument("--paths", type=bounds.PATHS.arg(), default=4_000, help="Monte Carlo paths per forecast")
+    bt.add_argument("--seed", type=bounds.SEED.arg(), default=bounds.DEFAULT_SEED, help="random seed")
     bt.add_argument("--mixture", default=None, help="score also the weighted mixture of this scenario "
                     "file's scenarios")
     bt.add_argument("--chart", default=None, help="write the PIT histogram and the reliability diagram "
@@ -159,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--date", type=iso_date, default=None,
                     help="the document's date YYYY-MM-DD, to resolve 今年, 明年, 去年")
     ex.add_argument("--region", help="with -o: the region, e.g. Jinan")
-    ex.add_argument("--year", type=int, help="with -o: the target year of the scenario file")
+    ex.add_argument("--year", type=bounds.YEAR.arg(), help="with -o: the target year of the scenario file")
     ex.add_argument("-o", "--output", help="write a draft scenario file, e.g. scenarios/jinan-2025.yaml")
     ex.add_argument("--model", default="industry", help="with -o: the model in models/ (default: industry)")
     ex.add_argument("--force", action="store_true", help="with -o: overwrite an existing file")
@@ -168,18 +187,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def iso_date(text: str) -> dt.date:
-    """An argparse type: a date YYYY-MM-DD."""
+    """An argparse type: a date YYYY-MM-DD, not before the first published figure sim knows of."""
     try:
-        return dt.date.fromisoformat(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+    if date < dt.date.fromisoformat(bounds.FIRST_DATE):
+        raise argparse.ArgumentTypeError(f"{text} is before {bounds.FIRST_DATE}: no figure in "
+                                         "calibration/data was published then; choose a later date")
+    return date
 
 
-def _simulate(path: str, args: argparse.Namespace, keep: int = api.DEFAULT_KEEP) -> Results:
+def _threads(text: str) -> int:
+    from sim.api import cores
+
+    return bounds.threads(cores()).arg()(text)
+
+
+def _simulate(path: str, args: argparse.Namespace, keep: int = bounds.DEFAULT_KEEP) -> Results:
     """One run with the compile notice and a progress bar (shown only past a second, on a terminal)."""
     from tqdm import tqdm
 
-    from sim import kernels
+    from sim import api, kernels
 
     if not kernels.compiled_on_disk():
         print("sim: compiling the simulation kernel (first run only, about 15 seconds; cached after)",
@@ -228,6 +257,8 @@ def _required(args: argparse.Namespace) -> int:
 def _sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis import sensitivity
 
+    if args.chart:
+        check_place(args.chart, force=True)
     df = sensitivity(args.scenario, scenario=args.scenario_choice, paths=args.paths, seed=args.seed,
                      as_of=args.as_of, threads=args.threads)
     if args.json:
@@ -246,6 +277,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    if args.chart:
+        check_place(args.chart, force=True)
     columns = {}
     runs = []
     for path in args.scenario:
@@ -282,6 +317,7 @@ def _report(args: argparse.Namespace) -> int:
     from sim.analysis import required_growth, sensitivity
     from sim.report import write_report
 
+    check_place(args.out, force=args.force)  # before the work, not after it
     res = _simulate(args.scenario, args)
     extra = {"required growth": required_growth(args.scenario, paths=min(args.paths, 100_000),
                                                 seed=args.seed, as_of=args.as_of),
@@ -298,6 +334,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     from sim.sweep import sweep
 
+    if args.out:
+        check_place(args.out, force=True)
     n = len(args.scenario) * len(args.shift) * len(args.vol)
     with tqdm(total=n, unit="case", delay=1.0, leave=False, disable=None, file=sys.stderr) as bar:
         ds = sweep(args.scenario, shifts=args.shift, vols=args.vol, processes=args.process,
@@ -326,6 +364,8 @@ def _save(figure: object, path: str) -> None:
 
 
 def _frame(df: pd.DataFrame, formats: dict[str, str]) -> str:
+    import pandas as pd
+
     shown = df.copy()
     for col, fmt in formats.items():
         if col in shown:
@@ -360,6 +400,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from sim.backtest import backtest
 
+    if args.chart:
+        check_place(args.chart, force=True)
     mixture = None
     if args.mixture:
         from sim.spec import ScenarioFile
@@ -391,6 +433,8 @@ def _backtest(args: argparse.Namespace) -> int:
 
 def table(results: Results, lang: str = "en") -> str:
     """The probability table a planner reads: one row per target, one column per scenario."""
+    from sim.results import ALL, WEIGHTED
+
     text = LABELS[lang]
     d = results.data
     scenarios = [str(s) for s in d["scenario"].values]

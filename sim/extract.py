@@ -4,8 +4,9 @@ Planners write their figures in a few patterns (规上工业增加值增长6.5%�
 新增专精特新中小企业300家以上, 1—11月…增长7%). Reading them by hand into a scenario file is slow
 and error-prone, so this module finds every number with a unit, reads the words around it
 (comparator, modality, base, period, months), tells a target from an actual, and names the
-indicator through ``models/synonyms.yaml``. What it cannot name is kept with ``indicator`` None,
-never dropped: the draft scenario file lists it in a comment so a person can decide.
+indicator through the synonym table (``sim/synonyms.yaml``, or a project's own
+``models/synonyms.yaml``). What it cannot name is kept with ``indicator`` None, never dropped: the
+draft scenario file lists it in a comment so a person can decide.
 """
 
 from __future__ import annotations
@@ -26,15 +27,18 @@ from typing import Any
 from sim.errors import SimError
 from sim.output import write_text
 
-FIELDS = ("kind", "indicator", "indicator_text", "value", "unit", "comparator", "modality", "base",
-          "period", "months", "clause")
+FIELDS = ("kind", "indicator", "indicator_text", "value", "unit", "comparator", "implied", "modality",
+          "base", "period", "months", "clause")
 MAX_BYTES = 5_000_000
 
 
 @dataclasses.dataclass(frozen=True)
 class Record:
-    """One figure of the text. ``value`` and ``unit`` are as written (一万 → 10000); ``base`` is
-    'yoy', a base year (比2020年), 'level', or None when the figure compares with another region."""
+    """One figure of the text. ``value`` and ``unit`` are as written (一万 → 10000), and ``comparator``
+    bounds them as written (下降3%以上: a fall of 3 or more, '>='); ``base`` is 'yoy', a base year
+    (比2020年), 'level', or None when the figure compares with another region. A target always has a
+    comparator: when the text gives a bare figure (增长6.5%, 新增2家, 下降3%) it is '>=', the floor
+    planners mean by it, and ``implied`` is True; an actual's bare figure is exact (None)."""
 
     kind: str
     indicator: str | None
@@ -42,6 +46,7 @@ class Record:
     value: float
     unit: str
     comparator: str | None
+    implied: bool
     modality: str | None
     base: str | int | None
     period: int | None
@@ -233,8 +238,8 @@ def _base_of(local: str, unit: str, since_last: str) -> str | int | None:
 _LEAD = re.compile(r"^(?:[\s,、和及与;:。.()〔〕)\[\]—-]|其中|一是|二是|三是|四是|五是|六是|七是|八是|"
                    r"\(?[一二三四五六七八九十]+\)|\d+\.|全年|力争|争取|努力|确保|预计全年|预计|同时|"
                    r"20\d\d年|今年|明年|去年|[1-9]\d?[-—~至]\d{1,2}月|前三季度|上半年|一季度)+")
-_TRAIL = re.compile(r"(?:力争|争取|努力|突破|超过|超|达到|达|不低于|不少于|不超过|保持在|稳定在|实现|"
-                    r"近|约|分别|均|为|在)+$")
+_TRAIL = re.compile(r"(?:力争|争取|努力|突破|超过|超|达到|达|不低于?|不少于?|不超过|不高于?|保持在|"
+                    r"稳定在|实现|近|约|分别|均|为|在)+$")
 _NEW_VERBS = re.compile(r"^(新增培育|新增|新培育|新认定|新建|争创|累计培育|累计)")
 _TRAIL_GROWTH = re.compile(r"(?:同比)?(?:增长|增速|提高|下降|降低)$")
 _RELATIONAL = re.compile(r"^(占|高于|低于|比|较|累计$|同比|增长|增速|提高|下降|为)")
@@ -275,11 +280,14 @@ def _load_synonyms(path: Path) -> dict[str, tuple[list[tuple[re.Pattern, int]], 
 
 
 def synonyms_path() -> Path:
-    """models/synonyms.yaml of the project in or above the current folder, else of this checkout."""
-    for folder in (Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]):
+    """The synonym table: a project's own models/synonyms.yaml in or above the current folder, which
+    may name indicators of its own, else the one shipped beside this module as package data, so that
+    sim extract works from any folder and from an installed wheel. (Setuptools installs packages
+    unzipped, so the shipped table is a file with a path, which the YAML loader's messages name.)"""
+    for folder in (Path.cwd(), *Path.cwd().parents):
         if (folder / "models" / "synonyms.yaml").is_file():
             return folder / "models" / "synonyms.yaml"
-    raise SimError("cannot find models/synonyms.yaml; run sim extract in the project folder")
+    return Path(__file__).with_name("synonyms.yaml")
 
 
 def dimension(unit: str) -> str:
@@ -454,10 +462,12 @@ def _sentence_records(sentence: str, section_kind: str, section_year: int | None
             since_last = sentence[prev_end: offset + m.start()]
             base = "yoy" if m.re is _TWO_DIGITS else _base_of(local, unit, since_last)
             clause = "".join(fragments[source: i + 1]).strip(",:;。!? —")
+            comparator = _comparator(m, local, kind, noun)
+            implied = kind == "target" and comparator is None  # 增长6.5%, 新增2家: a floor
             for text in phrases:
                 yield Record(kind=kind, indicator=map_indicator(text, unit, base, synonyms),
                              indicator_text=text, value=value, unit=unit,
-                             comparator=_comparator(m, local, kind, noun),
+                             comparator=">=" if implied else comparator, implied=implied,
                              modality=modality[-1] if modality else None, base=base,
                              period=period if stated else section_year, months=months_of(before + local),
                              clause=clause)
@@ -476,9 +486,9 @@ def _kind(before: str, said: str, section_kind: str) -> str:
 
 
 def _comparator(m: re.Match, local: str, kind: str, noun: str = "") -> str | None:
-    """左右 → about; 以上, 突破, 超过, 不低于, 余, 多, a range (3至5个) → >=; 以下, 不超过 → <=;
-    近, 约 → about; 达到 → >= for a target, exact for an actual. Before a noun 突破 is the verb
-    'achieve a breakthrough in' (突破66项关键技术), not a bound."""
+    """左右 → about; 以上, 突破, 超过, 不低(于), 余, 多, a range (3至5个) → >=; 以下, 不超过 → <=;
+    近, 约 → about; 达到 → >= for a target, exact for an actual; None when the text says none. Before
+    a noun 突破 is the verb 'achieve a breakthrough in' (突破66项关键技术), not a bound."""
     if m.re is _TWO_DIGITS:
         return ">="
     if m["suffix"] == "左右":
@@ -487,9 +497,9 @@ def _comparator(m: re.Match, local: str, kind: str, noun: str = "") -> str | Non
         return ">="
     if m["suffix"] in ("以下", "以内"):
         return "<="
-    if re.search(r"(不超过|不高于|控制在)$", local):
+    if re.search(r"(不超过|不高于?|控制在)$", local):
         return "<="
-    if re.search(r"(超过|超|不低于|不少于|以上)$", local) or (local.endswith("突破") and not noun):
+    if re.search(r"(超过|超|不低于?|不少于?|以上)$", local) or (local.endswith("突破") and not noun):
         return ">="
     if re.search(r"(近|约|接近|大约)$", local):
         return "about"
@@ -544,14 +554,17 @@ _MEASURE_WORDS = {"level": "", "growth": " growth on the year", "change_since": 
 _FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "about": "about"}
 
 
-def _as_target(rec: Record, model: Any, year: int, source: str) -> tuple[str, dict[str, Any], list[str]]:
-    """(id, target, assumptions made) for a record, or raise ValueError saying why it cannot be one."""
+def _as_target(rec: Record, model: Any, year: int, source: str
+               ) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """(id, target, notes) for a record, or raise ValueError saying why it cannot be one. The notes
+    are the assumptions made, by the key they concern: they go in comments on those lines, since the
+    scenario loader forbids unknown keys."""
     from pydantic import ValidationError
 
     from sim.spec import ScenarioFile
 
     if rec.indicator is None:
-        raise ValueError(f"no indicator of models/synonyms.yaml is {rec.indicator_text!r} in {rec.unit}")
+        raise ValueError(f"no indicator of the synonym table is {rec.indicator_text!r} in {rec.unit}")
     if rec.period is not None and rec.period != year:
         raise ValueError(f"a target for {rec.period}, not {year}")
     measure, base_year, name = "level", None, None
@@ -569,14 +582,17 @@ def _as_target(rec: Record, model: Any, year: int, source: str) -> tuple[str, di
             break
     if name is None:
         raise ValueError(f"{rec.indicator} is not an indicator of model {model.name!r}")
-    assumed = [] if rec.period else [f"the text states no year; {year} assumed"]
-    if rec.comparator is None:
-        assumed.append("the text states no comparator (以上, 左右 …); >= assumed")
-    value, comparator = rec.value, rec.comparator or ">="
-    if rec.base not in ("level", None) and re.search(r"(下降|降低|减少|回落)$", rec.indicator_text):
+    notes = {} if rec.period else {"year": f"the text states no year; {year} assumed"}
+    value, comparator = rec.value, rec.comparator
+    fall = rec.base not in ("level", None) and bool(re.search(r"(下降|降低|减少|回落)$", rec.indicator_text))
+    if fall:
         value, comparator = -value, _FLIP[comparator]
+    if rec.implied:
+        notes["comparator"] = "implied: a bare figure read as a floor" + (
+            f" (a fall of at least {rec.value:g}{rec.unit})" if fall else "")
     unit = "pp" if rec.unit in ("个百分点", "百分点") and measure == "difference_since" else rec.unit
-    target = {"name_zh": f"{rec.indicator_text}{rec.value:g}{rec.unit}{_ZH_SUFFIX.get(rec.comparator, '')}",
+    suffix = "" if rec.implied else _ZH_SUFFIX[rec.comparator]  # the clause's words, not ours
+    target = {"name_zh": f"{rec.indicator_text}{rec.value:g}{rec.unit}{suffix}",
               "name_en": f"{model.indicators[name].name_en}: {_WORDS[comparator]} {value:g}"
                          f"{'' if unit in ('%', 'pp') else ' '}{unit}"
                          f"{_MEASURE_WORDS[measure].format(base_year)}",
@@ -592,7 +608,7 @@ def _as_target(rec: Record, model: Any, year: int, source: str) -> tuple[str, di
         raise ValueError(err.errors()[0]["msg"]) from None
     except SimError as err:
         raise ValueError(err.message) from None
-    return name, target, assumed
+    return name, target, notes
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -603,20 +619,20 @@ def draft_scenario(records: list[Record], *, region: str, year: int, model: Any,
                    note: str = "") -> str:
     """The text of a scenario file holding the records that are targets of the model for ``year``,
     with every other target listed in a comment and why."""
-    targets: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    targets: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
     skipped: list[tuple[Record, str]] = []
     for rec in records:
         if rec.kind != "target":
             continue
         try:
-            name, target, assumed = _as_target(rec, model, year, source)
+            name, target, notes = _as_target(rec, model, year, source)
         except ValueError as err:
             skipped.append((rec, str(err)))
             continue
         key, n = name, 2
         while key in targets:
             key, n = f"{name}_{n}", n + 1
-        targets[key] = target, assumed
+        targets[key] = target, notes
     if not targets:
         raise SimError(f"none of the {sum(r.kind == 'target' for r in records)} targets found is one of "
                        f"model {model.name!r} for {year}; nothing to write (sim extract --json lists them)",
@@ -625,10 +641,10 @@ def draft_scenario(records: list[Record], *, region: str, year: int, model: Any,
              f"# {sum(r.kind == 'actual' for r in records)} figures read as actuals are not listed here.",
              *([f"# {note}"] if note else []),
              f"region: {_yaml_scalar(region)}", f"year: {year}", f"model: {model.name}", "", "targets:"]
-    for key, (target, assumed) in targets.items():
+    for key, (target, notes) in targets.items():
         lines.append(f"  {key}:")
-        lines += [f"    # {a}" for a in assumed]
-        lines += [f"    {k}: {_yaml_scalar(v)}" for k, v in target.items()]
+        lines += [f"    {k}: {_yaml_scalar(v)}" + (f"  # {notes[k]}" if k in notes else "")
+                  for k, v in target.items()]
     lines += ["", "scenarios:", "  baseline:", "    weight: 1.0",
               "    description: The calibrated processes as they are."]
     if skipped:
@@ -677,7 +693,8 @@ def table(records: list[Record]) -> str:
     """The records as a table a person reads."""
     rows = [["kind", "indicator", "value", "cmp", "modality", "base", "period", "months", "phrase"]]
     for r in records:
-        rows.append([r.kind, r.indicator or "—", f"{r.value:g} {r.unit}", r.comparator or "",
+        rows.append([r.kind, r.indicator or "—", f"{r.value:g} {r.unit}",
+                     f"{r.comparator} (implied)" if r.implied else r.comparator or "",
                      r.modality or "", str(r.base or ""), str(r.period or ""), r.months or "",
                      r.indicator_text])
 

@@ -337,6 +337,11 @@ def _correlate(chol, t_group, nrm, scale, eps):
 
 # how a driver enters an indicator's step (sim.plan chooses it once per run)
 LINEAR, LOG_PCT, MUL_PCT, POW_PCT, EXP_LINEAR = 0, 1, 2, 3, 4
+# Far tails stay numbers: a drawn sigma within exp(±50), a level, a year's factor and a ratio within
+# [TINY, HUGE], an exponent within ±EXP_BOUND. No path of any plausible model comes near (a level
+# would have to grow 10^300-fold); without them a one-in-10^9 draw of fat-tailed shocks times an
+# extreme parameter draw could make inf − inf or 0 × inf, a NaN that stops the run.
+TINY, HUGE, EXP_BOUND, LOG_SIGMA_BOUND = 1e-300, 1e300, 690.0, 50.0
 
 
 @nb.njit(cache=True, inline="always")
@@ -344,7 +349,7 @@ def ar_params(th0, th1, th2):
     """(mu, phi, sigma, stationary sd) from (mu, atanh phi, log sigma), with one exp for phi and the
     sd: phi = tanh(th1) and 1 / sqrt(1 - phi^2) = cosh(th1)."""
     e = np.exp(min(max(th1, -20.0), 20.0))
-    sigma = np.exp(th2)
+    sigma = np.exp(min(max(th2, -LOG_SIGMA_BOUND), LOG_SIGMA_BOUND))
     return th0, (e * e - 1.0) / (e * e + 1.0), sigma, sigma * 0.5 * (e + 1.0 / e)
 
 
@@ -589,8 +594,8 @@ def _indicators(s, scen, ind, x, y_all, flow, cstart, cstate, work):
     fixed. The one switch on the kind (sim.kinds):
 
     - rate: the sum of its drivers (+ a shock in points);
-    - level: compounds by a product of factors; a year's factor is at least 0 (a level cannot fall
-      by more than all of it);
+    - level: compounds by a product of factors; a level stays positive (it cannot fall by all of
+      it) and finite (``_bounded``);
     - share: its logit moves by its drivers; a shock moves the share by points;
     - count: last year's stock + Poisson(stock x entry rate) − Binomial(stock, exit rate), drawn
       from each lane's count stream, restarted at ``cstart`` for every scenario (so scenarios draw
@@ -637,15 +642,18 @@ def _indicators(s, scen, ind, x, y_all, flow, cstart, cstate, work):
                     p, c, mode = ind.drv_p[k], ind.drv_c[k], ind.drv_mode[k]
                     if mode == MUL_PCT:
                         for lane in range(LANES):
-                            factor[lane] *= max(1.0 + x[p, t, lane] * 0.01, 0.0)
+                            factor[lane] = _bounded(factor[lane] * (1.0 + x[p, t, lane] * 0.01))
                     elif mode == POW_PCT:
                         for lane in range(LANES):
-                            factor[lane] *= np.exp(c * np.log1p(max(x[p, t, lane] / 100.0, -1.0)))
+                            step = c * np.log1p(max(x[p, t, lane] / 100.0, -1.0))
+                            step = min(max(step, -EXP_BOUND), EXP_BOUND)
+                            factor[lane] = _bounded(factor[lane] * np.exp(step))
                     else:
                         for lane in range(LANES):
-                            factor[lane] *= np.exp(c * x[p, t, lane])
+                            step = min(max(c * x[p, t, lane], -EXP_BOUND), EXP_BOUND)
+                            factor[lane] = _bounded(factor[lane] * np.exp(step))
                 for lane in range(LANES):
-                    level[lane] *= factor[lane]
+                    level[lane] = _bounded(level[lane] * factor[lane])
                     y[m, t, lane] = level[lane]
         elif kind == SHARE:
             for t in range(first, n_t):
@@ -695,10 +703,16 @@ def _indicators(s, scen, ind, x, y_all, flow, cstart, cstate, work):
         elif kind == RATIO:
             num, den, st = ind.operand[m, 0], ind.operand[m, 1], ind.start[m]
             for lane in range(LANES):
-                level[lane] *= y[den, st, lane] / y[num, st, lane]
+                level[lane] = _bounded(level[lane] * _bounded(y[den, st, lane] / y[num, st, lane]))
             for t in range(first, n_t):
                 for lane in range(LANES):
-                    y[m, t, lane] = level[lane] * y[num, t, lane] / y[den, t, lane]
+                    y[m, t, lane] = _bounded(level[lane] * _bounded(y[num, t, lane] / y[den, t, lane]))
+
+
+@nb.njit(cache=True, inline="always")
+def _bounded(v):
+    """A positive quantity within [TINY, HUGE] (NaN, from a NaN input, stays NaN to be reported)."""
+    return min(max(v, TINY), HUGE) if v == v else v
 
 
 @nb.njit(cache=True, inline="always")

@@ -98,12 +98,8 @@ def atomic(path: str | Path, *, force: bool = False, folder: bool = False,
     :class:`SimError` naming the output.
     """
     path = Path(path)
-    refuse = _refusal(path, force, replaceable)
-    if refuse:
-        raise SimError(refuse, file=path)
+    check_place(path, force=force, replaceable=replaceable)
     try:
-        if not path.parent.is_dir():
-            raise SimError(f"no folder {path.parent}; create it first or choose another place", file=path)
         clean_leftovers(path)
         tmp = _sibling(path, "tmp")
         if folder:
@@ -134,6 +130,21 @@ def atomic(path: str | Path, *, force: bool = False, folder: bool = False,
     finally:
         if tmp.exists() or tmp.is_symlink():
             _remove(tmp)
+
+
+def check_place(path: str | Path, *, force: bool = False,
+                replaceable: Callable[[Path], str | None] | None = None) -> None:
+    """Refuse at once an output that could not be written (an existing one without ``force``, a
+    missing folder, a file where the folder should be), before any work is done for it."""
+    path = Path(path)
+    refuse = _refusal(path, force, replaceable)
+    if refuse:
+        raise SimError(refuse, file=path)
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise SimError(f"{parent} is a file, not a folder; choose another place", file=path)
+    if not parent.is_dir():
+        raise SimError(f"no folder {parent}; create it first or choose another place", file=path)
 
 
 def _refusal(path: Path, force: bool, replaceable: Callable[[Path], str | None] | None) -> str | None:

@@ -464,7 +464,7 @@ def _ar_params(mu: float, atanh_phi: float, log_sigma: float) -> tuple[float, fl
     """(mu, phi, sigma, stationary sd) of a process without sampling error, as the kernel's
     ``ar_params`` computes them for drawn ones."""
     e = math.exp(min(max(atanh_phi, -20.0), 20.0))
-    sigma = math.exp(log_sigma)
+    sigma = math.exp(min(max(log_sigma, -kernels.LOG_SIGMA_BOUND), kernels.LOG_SIGMA_BOUND))
     return mu, (e * e - 1.0) / (e * e + 1.0), sigma, sigma * 0.5 * (e + 1.0 / e)
 
 

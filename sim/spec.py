@@ -11,17 +11,20 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, field_validator, model_validator
 
-from sim import targets, units
+from sim import bounds, targets, units
 from sim.errors import SimError
 from sim.kinds import FIELDS, KINDS
 from sim.yamlio import Lines, error_at, load_yaml, validate
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-Year = Annotated[int, Field(ge=1949, le=2200)]
+# numbers are numbers: 'yes' or "7" where a number belongs is an error, not 1 or 7
+Finite = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Year = Annotated[int, Strict(), Field(ge=bounds.YEAR.low, le=bounds.YEAR.high)]
+Volatility = Annotated[float, Strict(), Field(gt=bounds.VOLATILITY.low, le=bounds.VOLATILITY.high,
+                                              allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
@@ -227,7 +230,7 @@ class Estimate(_Strict):
     """A number with its uncertainty and where it comes from."""
 
     value: Finite
-    std_error: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    std_error: Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] = 0.0
     source: Text
 
 
@@ -243,7 +246,7 @@ class ProcessParams(_Strict):
         default=None, description="sd of a month's growth around its year's (sim.conditioning)")
     sample: str | None = None
     diagnostics: dict[Name, Finite] = Field(default_factory=dict)
-    shrinkage: Annotated[float, Field(ge=0, le=1)] | None = Field(
+    shrinkage: Annotated[float, Strict(), Field(ge=0, le=1)] | None = Field(
         default=None, description="weight of the pool in the region's mean (empirical Bayes)")
     borrowed: list[Literal["mean", "phi", "sigma", "within_year_sd"]] = Field(default_factory=list)
     note: str = ""
@@ -326,7 +329,7 @@ class TargetSpec(_Strict):
     comparator: Literal[tuple(targets.COMPARATORS)]
     value: Finite
     unit: str
-    tolerance: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    tolerance: Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None = None
     modality: Literal["力争", "争取", "努力"] | None = None
     clause: Text
     source: Text
@@ -357,7 +360,7 @@ class Shift(_Strict):
 class Scale(_Strict):
     """A multiplier of a process's shock standard deviation, from a year on."""
 
-    by: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+    by: Volatility
     from_year: Year | None = Field(default=None, alias="from")
 
 
@@ -373,22 +376,19 @@ class Override(_Strict):
     """Replaces calibrated parameters of a process in one scenario (fixed: no sampling error)."""
 
     mean: Finite | None = None
-    phi: Annotated[float, Field(gt=-1, lt=1)] | None = None
-    sigma: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-
-
-Positive = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+    phi: Annotated[float, Strict(), Field(gt=-1, lt=1)] | None = None
+    sigma: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 class ScenarioSpec(_Strict):
     """Assumptions on top of the calibrated processes. ``base`` names a scenario whose assumptions
     this one starts from (its own entries win, key by key)."""
 
-    weight: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    weight: Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
     base: Name | None = None
     description: str = ""
     shift: dict[Name, Finite | Shift] = Field(default_factory=dict)
-    volatility: dict[Name, Positive | Scale] = Field(default_factory=dict)
+    volatility: dict[Name, Volatility | Scale] = Field(default_factory=dict)
     shock: dict[Name, Shock] = Field(default_factory=dict)
     override: dict[Name, Override] = Field(default_factory=dict)
 
@@ -449,6 +449,18 @@ class ScenarioFile(_File):
                         raise self.error(("scenarios", sname, field, proc),
                                          f"no process {proc!r} in model {model.name!r}; "
                                          f"processes: {', '.join(model.processes)}")
+            for proc, how in scen.shifts().items():
+                bound = bounds.shift(model.processes[proc].unit)
+                if bound.problem(how.by):
+                    written = isinstance(scen.shift[proc], Shift)
+                    loc = ("scenarios", sname, "shift", proc) + (("by",) if written else ())
+                    raise self.error(loc, f"{bound.what} {bound.problem(how.by)} (the process is in "
+                                     f"{model.processes[proc].unit})")
+            for proc, over in scen.override.items():
+                bound = bounds.shift(model.processes[proc].unit)
+                if over.mean is not None and bound.problem(over.mean):
+                    raise self.error(("scenarios", sname, "override", proc, "mean"),
+                                     f"a mean {bound.problem(over.mean)} (in {model.processes[proc].unit})")
             for ind in scen.shock:
                 kind = KINDS[model.indicators[ind].kind] if ind in model.indicators else None
                 if kind is None or kind.shock is None:
@@ -456,9 +468,13 @@ class ScenarioFile(_File):
                     raise self.error(("scenarios", sname, "shock", ind),
                                      f"no indicator {ind!r} that a shock can move in model {model.name!r}; "
                                      f"these can: {', '.join(shockable)}")
-                if kind.shock == "percent" and scen.shock[ind].by <= -100:
+                by = scen.shock[ind].by
+                if kind.shock == "percent" and by <= -100:
                     raise self.error(("scenarios", sname, "shock", ind, "by"),
                                      f"a {kind.name} cannot fall by 100% or more")
+                if bounds.SHOCK.problem(by):
+                    raise self.error(("scenarios", sname, "shock", ind, "by"),
+                                     f"{bounds.SHOCK.what} {bounds.SHOCK.problem(by)}")
 
     def resolved(self) -> dict[str, ScenarioSpec]:
         """Each scenario with the assumptions it inherits through ``base`` merged in."""

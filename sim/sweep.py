@@ -18,8 +18,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sim import api
+from sim import api, bounds
+from sim.errors import SimError
 from sim.results import assemble
+
+CONNECT_TIMEOUT = 10  # seconds to reach a given scheduler
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +56,27 @@ def sweep(files: Sequence[str | Path], *, shifts: Sequence[float] = (0.0,), vols
     that fails is retried once; if it fails again its error is kept in the result (``error``),
     never dropped. Dims of the result: file, shift, vol, scenario, target.
     """
+    bounds.PATHS.check(paths)
+    bounds.SEED.check(seed)
+    bounds.WORKERS.check(workers, "--workers")
+    for name, values, bound in (("--shift", shifts, bounds.shift("%")), ("--vol", vols, bounds.VOLATILITY)):
+        for value in values:
+            bound.check(value, name)
+        if len(set(values)) < len(values):
+            raise SimError(f"{name} repeats a value; give each value once")
+    n_cases = len(files) * len(shifts) * len(vols)
+    if n_cases > bounds.GRID_CASES:
+        raise SimError(f"the grid has {n_cases:,} cases ({len(files)} files x {len(shifts)} shifts x "
+                       f"{len(vols)} volatilities), more than the {bounds.GRID_CASES:,} of a sweep; split it")
     inputs = {str(f): api.load_inputs(f, as_of) for f in files}
+    for f, inp in inputs.items():
+        for name in processes:
+            unit = inp.model.processes[name].unit if name in inp.model.processes else None
+            if unit is None:
+                raise SimError(f"--process {name!r} is not a process of model {inp.model.name!r}; processes: "
+                               f"{', '.join(inp.model.processes)}", file=f)
+            for value in shifts:
+                bounds.shift(unit).check(value, f"--shift of {name} (in {unit})")
     hashes = {name: digest for inp in inputs.values() for name, digest in inp.hashes.items()}
     # a file none of whose targets can be simulated has no case: it is named in the result's attrs
     empty = [f for f, inp in inputs.items() if not inp.plan().targets]
@@ -80,7 +103,13 @@ def _on_dask(cases: list[Case], inputs: dict, processes: Sequence[str], paths: i
                                                   processes=True, host="127.0.0.1",
                                                   dashboard_address=None, silence_logs=logging.ERROR)
     try:
-        with Client(scheduler or cluster) as client:
+        try:
+            client = Client(scheduler or cluster, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as err:
+            raise SimError(f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT} s "
+                           f"({type(err).__name__}); check the address (tcp://host:port) and that it runs, "
+                           "or leave out --scheduler to start a local cluster") from None
+        with client:
             shipped = {f: client.scatter(inp, broadcast=True) for f, inp in inputs.items()}
             futures = {client.submit(run_case, shipped[c.file], c, tuple(processes), paths, seed,
                                      retries=1, pure=False, key=f"case-{i}"): c

@@ -7,7 +7,10 @@ to line, refusing what a hand-written input never needs (aliases, duplicate keys
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import re
+import stat
 import types
 import typing
 from pathlib import Path
@@ -42,16 +45,34 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
+# PyYAML follows YAML 1.1, where 1e9 and 1.0e9 are strings; read them as the numbers they are (YAML 1.2)
+_Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
     """Read a hand-edited text file: bounded size, UTF-8 (with or without BOM), not empty."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as err:
         raise SimError(f"cannot read the file ({err.strerror}); check the path", file=path) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise SimError("is a folder; give a file in it", file=path)
+    if not stat.S_ISREG(info.st_mode):  # a pipe or a device would block or never end
+        raise SimError("is not a regular file (a pipe, socket or device); give a file", file=path)
+    size = info.st_size
     if size > max_bytes:
         raise SimError(f"file is {size:,} bytes, more than the {max_bytes:,} allowed for an input "
                        "file; is it the right file?", file=path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise SimError(f"cannot read the file ({err.strerror}); check its permissions", file=path) from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise SimError("is UTF-16 or UTF-32 text; save it as UTF-8", file=path)
     if b"\x00" in raw:
         raise SimError("is a binary file, not text; give the YAML or CSV file", file=path)
     try:
@@ -97,7 +118,7 @@ def _to_python(node: yaml.Node, where: tuple, lines: Lines, loader: _Loader, pat
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SimError("a key must be a plain name", file=path, line=key_node.start_mark.line + 1)
-            key = _construct(key_node, loader, path)
+            key = "<<" if key_node.tag == "tag:yaml.org,2002:merge" else _construct(key_node, loader, path)
             if key == "<<":
                 raise SimError("merge keys (<<) are not allowed; write the values out",
                                file=path, line=key_node.start_mark.line + 1)

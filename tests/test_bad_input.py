@@ -148,9 +148,9 @@ def test_billion_laughs_is_refused_quickly(project):
 
 
 def test_options_are_checked(project, capsys):
-    for args, expected in ((["--paths", "0"], "--paths must be at least 1"),
-                           (["--seed", "-1"], "--seed must be a whole number"),
-                           (["--threads", "999"], "--threads must be from 1 to")):
+    for args, expected in ((["--paths", "0"], "--paths: must be a whole number from 1 to 1,000,000,000, got 0"),
+                           (["--seed", "-1"], "--seed: must be a whole number from 0 to"),
+                           (["--threads", "999"], "--threads: must be a whole number from 1 to")):
         assert main(["run", str(project / SCEN), *args]) == 2
         assert expected in capsys.readouterr().err
 

@@ -18,7 +18,13 @@ are reported apart. A label belongs to the half of 003 whose text holds its clau
 import csv
 import datetime as dt
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -33,9 +39,11 @@ from sim.extract import (
     map_indicator,
     months_of,
     normalise,
+    synonyms_path,
 )
 from sim.spec import ModelSpec, ScenarioFile
 
+ROOT = Path(__file__).parents[1]
 LABELS = Path(__file__).parent / "data" / "seed_targets.csv"
 
 # --- normalisation and numbers -------------------------------------------------------------------
@@ -114,6 +122,16 @@ def test_not_figures(text):
 ])
 def test_comparators(text, comparator):
     assert _one(text).comparator == comparator
+
+
+def test_a_bare_figure_of_a_target_is_an_implied_floor():
+    records = extract("2025年主要目标:全年规上工业增加值增长6.5%,新增专精特新企业20家,单位GDP能耗下降3%。")
+    assert [(r.kind, r.value, r.unit, r.comparator, r.implied) for r in records] == [
+        ("target", 6.5, "%", ">=", True), ("target", 20, "家", ">=", True), ("target", 3, "%", ">=", True)]
+    assert [r.indicator for r in records] == ["iva_growth", "new_specialized_firms", None]  # not gdp_growth
+    assert _one("2025年主要目标:规上工业增加值增长6.5%以上。").implied is False
+    actual = _one("1—11月,规上工业增加值增长6.5%。")  # an actual's bare figure is what happened
+    assert (actual.kind, actual.comparator, actual.implied) == ("actual", None, False)
 
 
 def test_reached_is_a_bound_for_a_target_and_exact_for_an_actual():
@@ -291,6 +309,18 @@ def test_draft_scenario_file(tmp_path):
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left
 
 
+def test_draft_marks_implied_comparators(tmp_path):
+    root, doc = _project(tmp_path)
+    doc.write_text("2025年主要目标:规模以上工业增加值增长6.5%,单位工业增加值能耗下降3%。", encoding="utf-8")
+    out = root / "scenarios" / "testland-2025.yaml"
+    assert _run(["extract", str(doc), "--region", "Testland", "--year", "2025", "-o", str(out)]) == 0
+    targets = ScenarioFile.load(out).targets
+    assert (targets["iva_growth"].comparator, targets["iva_growth"].value) == (">=", 6.5)
+    energy = targets["energy_intensity"]  # 下降3%: a fall of at least 3%
+    assert (energy.measure, energy.comparator, energy.value) == ("growth", "<=", -3)
+    assert out.read_text(encoding="utf-8").count("  # implied: ") == 2
+
+
 def test_draft_refuses_to_overwrite_without_force(tmp_path):
     root, doc = _project(tmp_path)
     out = root / "scenarios" / "testland-2025.yaml"
@@ -311,6 +341,49 @@ def test_draft_needs_region_and_year_and_a_target(tmp_path):
     with pytest.raises(SimError, match="nothing to write"):
         _run(["extract", str(doc), "--region", "X", "--year", "2030", "-o", str(out)])
     assert not out.exists()
+
+
+def _installed(dest):
+    """The package as a wheel installs it: its modules and the package data pyproject.toml declares."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"].get("package-data", {}).get("sim", [])
+    (dest / "sim").mkdir(parents=True)
+    for pattern in ["*.py", *patterns]:
+        for path in (ROOT / "sim").glob(pattern):
+            shutil.copy(path, dest / "sim")
+    return dest
+
+
+def test_extract_runs_from_any_folder_and_an_installed_package(tmp_path):
+    site, elsewhere = _installed(tmp_path / "site"), tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "doc.txt").write_text(DOC, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    argv = [sys.executable, "-m", "sim.cli", "extract", "doc.txt", "--json"]
+    done = subprocess.run(argv, cwd=elsewhere, env=env, capture_output=True, encoding="utf-8", check=False)
+    assert done.returncode == 0, done.stderr
+    records = json.loads(done.stdout)
+    assert [r["indicator"] for r in records if r["kind"] == "target"][:2] == ["iva_growth", "industrial_revenue"]
+    where = [sys.executable, "-c", "import sim; print(sim.__file__)"]
+    assert subprocess.run(where, cwd=elsewhere, env=env, capture_output=True, encoding="utf-8",
+                          check=True).stdout.startswith(str(site))  # the copy ran, not the checkout
+
+
+def test_the_synonym_table_is_package_data(tmp_path, monkeypatch):
+    packaged = resources.files("sim") / "synonyms.yaml"
+    assert packaged.is_file()
+    monkeypatch.chdir(tmp_path)  # no project here
+    assert synonyms_path() == packaged
+    assert not (ROOT / "models" / "synonyms.yaml").exists()  # one copy, that cannot drift
+
+
+def test_a_project_synonym_table_takes_precedence(tmp_path, monkeypatch):
+    own = tmp_path / "models" / "synonyms.yaml"
+    own.parent.mkdir()
+    own.write_text("iva_growth:\n  - 亩均增加值\n", encoding="utf-8")
+    monkeypatch.chdir(own.parent)  # the project folder is above the current one
+    assert synonyms_path() == own
+    assert map_indicator("规上工业亩均增加值增长", "%", "yoy") == "iva_growth"
 
 
 # --- precision and recall on the seeds -----------------------------------------------------------
@@ -402,3 +475,17 @@ def test_the_held_out_split_covers_every_label(seeds):
     with LABELS.open(encoding="utf-8") as f:
         n = sum(1 for row in csv.DictReader(f) if row["seed_file"].startswith("003"))
     assert len(seed_part(seeds, "003a")[1]) + len(seed_part(seeds, "003b")[1]) == n
+
+
+# qualifiers :func:`sim.extract._comparator` reads, and more: a clause with none of them gives bare figures
+QUALIFIER = re.compile(r"以上|以下|以内|左右|突破|超|不低|不少|不高|控制在|近|约|达|余|多|位数|至|\d[-—–~到]")
+
+
+def test_every_seed_target_has_a_comparator(seeds):
+    records = [r for doc in sorted(seeds.glob("*.txt")) for r in extract(doc.read_text(encoding="utf-8"))]
+    targets = [r for r in records if r.kind == "target"]
+    assert targets and all(r.comparator for r in targets)
+    bare = [r for r in targets if not QUALIFIER.search(r.clause)]
+    assert bare and all(r.implied for r in bare)
+    assert all(r.comparator == ">=" for r in targets if r.implied)
+    assert not any(r.implied for r in records if r.kind == "actual")

@@ -44,7 +44,7 @@ def _inputs(folder: str, pattern: str) -> list[Path]:
     return [path for project in PROJECTS for path in sorted((project / folder).glob(pattern))]
 
 
-# the model files among models/*.yaml (models/synonyms.yaml is for sim extract)
+# the model files among models/*.yaml (a project's models/synonyms.yaml is for sim extract)
 MODEL_FILES = [p for p in _inputs("models", "*.yaml") if b"\nprocesses:" in p.read_bytes()]
 SCENARIO_FILES = _inputs("scenarios", "*.yaml")
 PARAMS_FILES = _inputs("calibration/params", "*.yaml")
@@ -61,7 +61,7 @@ COUNTS: dict[str, Counter] = {}
 
 # errors about the file as a whole carry no line number
 WHOLE_FILE = ("file is empty", "is a binary file", "allowed for an input file", "holds no YAML document",
-              "cannot read the file")
+              "cannot read the file", "is UTF-16 or UTF-32 text", "is a folder", "is not a regular file")
 
 
 @pytest.fixture(scope="module", autouse=True)
