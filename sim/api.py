@@ -68,10 +68,6 @@ def load_inputs(scenario_path: str | Path, as_of: dt.date | None = None) -> Inpu
         from sim.calibrate import calibrate
 
         doc = calibrate(root, [scenario.region], model_name=model.name, as_of=as_of, write=False)
-        if not doc[scenario.region]["processes"]:
-            raise SimError(f"the data published by {as_of} are too few to fit any process of model "
-                           f"{model.name!r} for {scenario.region}; choose a later --as-of date",
-                           file=scenario.path)
         params = ParamsFile.model_validate(doc[scenario.region])
         params._path = params_path.with_name(f"{params_path.stem} refitted as of {as_of}")
     data_dir = root / "calibration" / "data"

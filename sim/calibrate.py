@@ -85,6 +85,11 @@ def calibrate(root: str | Path, regions: list[str] | None = None, *, model_name:
         raise SimError(f"no observation in calibration/data was published by {as_of}; choose a later "
                        "--as-of date")
     fits = fit_model(model, obs)
+    if not fits:  # a params file without processes would only fail at the next run
+        when = f" published by {as_of}" if as_of else ""
+        raise SimError(f"the data{when} are too few to fit any process of model {model.name!r} (each "
+                       f"needs {MIN_OBS} yearly values); add observations to calibration/data"
+                       + (" or choose a later --as-of date" if as_of else ""))
     all_regions = sorted(set(obs["region"]) - {NATIONAL})
     regions = regions or all_regions
     unknown = [r for r in regions if r not in all_regions]

@@ -263,10 +263,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
                      as_of=args.as_of, threads=args.threads)
     if args.json:
         print(df.to_json(orient="records", force_ascii=False, indent=1))
-        return 0
-    print(f"Sensitivity: {args.scenario} (each assumption moved by its step, one at a time; "
-          "sorted by swing)")
-    print(_frame(df, {c: "{:.1%}" for c in ("p_low", "p_base", "p_high", "swing")}))
+    else:
+        print(f"Sensitivity: {args.scenario} (each assumption moved by its step, one at a time; "
+              "sorted by swing)")
+        print(_frame(df, {c: "{:.1%}" for c in ("p_low", "p_base", "p_high", "swing")}))
     if args.chart:
         from sim.charts import tornado_chart
 
@@ -360,7 +360,7 @@ def _save(figure: object, path: str) -> None:
     from sim.output import write_figure
 
     write_figure(figure, path)
-    print(f"chart written to {path}")
+    print(f"chart written to {path}", file=sys.stderr)  # stdout stays the table or the JSON
 
 
 def _frame(df: pd.DataFrame, formats: dict[str, str]) -> str:

@@ -176,7 +176,7 @@ def write_dataset(ds: xr.Dataset, path: str | Path, *, force: bool = True) -> Pa
             ds.to_netcdf(tmp, engine="h5netcdf")
         else:
             try:
-                ds.to_zarr(tmp, mode="w")
+                ds.to_zarr(tmp, mode="w", zarr_format=2)  # v2: a stable spec every reader knows
             except ImportError:
                 raise SimError("writing zarr needs the zarr package (pip install zarr)", file=path) from None
     return path

@@ -64,6 +64,10 @@ def sweep(files: Sequence[str | Path], *, shifts: Sequence[float] = (0.0,), vols
             bound.check(value, name)
         if len(set(values)) < len(values):
             raise SimError(f"{name} repeats a value; give each value once")
+    seen = [Path(f).resolve() for f in files]
+    if len(set(seen)) < len(seen):
+        raise SimError("a scenario file is given twice; give each file once",
+                       file=next(f for f, p in zip(files, seen, strict=True) if seen.count(p) > 1))
     n_cases = len(files) * len(shifts) * len(vols)
     if n_cases > bounds.GRID_CASES:
         raise SimError(f"the grid has {n_cases:,} cases ({len(files)} files x {len(shifts)} shifts x "

@@ -782,3 +782,102 @@ def test_cli_on_mutated_shipped_project(scratch, case):
     project = materialize(scratch / "shipped", ROOT, original, content)
     event(ops.split(" ")[0])
     run_cli(project / "scenarios" / "jinan-2025.yaml", "sim run (shipped)")
+
+
+# --- 4. argument vectors --------------------------------------------------------------------------
+# Every command with random options and values, valid and not, in a copy of the fixture project.
+# Values are drawn so that an accepted run stays small (no paths count above a few thousand is
+# well-formed), and the options that start clusters are left to tests/test_cli_contract.py.
+
+NUMBERS = st.sampled_from(["0", "1", "2", "-1", "-5", "0.5", "1.5", "1e3", "nan", "inf", "-inf", "",
+                           "abc", "2000", "99999999999999", "0x10", "1_000", " 3", "３", "1,000"])
+DATES = st.sampled_from(["2022-06-30", "2021-01-20", "1900-01-01", "2099-12-31", "2023-02-30",
+                         "20230101", "today", ""])
+PLACES = st.sampled_from(["out.png", "out/x.png", "calibration", "scenarios/testland-2023.yaml",
+                          "/proc/x.png", "x.nc", "x.zarr", "x.txt", "rep", "", "-"])
+POSITIONAL = st.sampled_from(["scenarios/testland-2023.yaml", "scenarios/testland-2023.yaml", "missing.yaml",
+                              "scenarios", "doc.txt", "calibration/data/testland.csv", "", "-"])
+OPTIONS = {
+    "--paths": NUMBERS, "--seed": NUMBERS, "--threads": NUMBERS, "--keep": NUMBERS, "--as-of": DATES,
+    "--lang": st.sampled_from(["en", "zh", "fr", ""]), "--json": None, "--antithetic": None,
+    "--levels": st.lists(NUMBERS, min_size=1, max_size=3), "--scenario": st.sampled_from(["base", "nope", ""]),
+    "--scenarios": st.lists(st.sampled_from(["base", "shifted", "nope"]), min_size=1, max_size=3),
+    "--chart": PLACES, "-o": PLACES, "--force": None, "--shift": st.lists(NUMBERS, min_size=1, max_size=3),
+    "--vol": st.lists(NUMBERS, min_size=1, max_size=3), "--process": st.sampled_from(["g", "nope", ""]),
+    "--local": None, "--region": st.sampled_from(["Testland", "Nowhere", ""]),
+    "--model": st.sampled_from(["ar1", "industry", "../x", ""]), "--root": st.sampled_from([".", "missing", ""]),
+    "--years": st.lists(NUMBERS, min_size=2, max_size=2), "--date": DATES,
+    "--year": NUMBERS, "--vintage": st.sampled_from(["mid_year", "year_start", "never"]),
+    "--mixture": POSITIONAL, "--bogus": None,
+}
+# values a user would give: half the vectors draw only these, so that many runs get to the end
+VALID = {"--paths": st.sampled_from(["200", "400"]), "--seed": st.sampled_from(["0", "7"]),
+         "--threads": st.sampled_from(["1", "2"]), "--keep": st.sampled_from(["10", "200"]),
+         "--as-of": st.sampled_from(["2022-06-30", "2021-01-20"]), "--lang": st.sampled_from(["en", "zh"]),
+         "--levels": st.just(["0.5", "0.9"]), "--scenario": st.just("shifted"),
+         "--scenarios": st.just(["base", "shifted"]), "--chart": st.sampled_from(["out.png", "c.png"]),
+         "-o": st.sampled_from(["rep", "x.nc"]), "--shift": st.just(["0", "0.01"]), "--vol": st.just(["1", "2"]),
+         "--process": st.just("g"), "--region": st.just("Testland"), "--model": st.just("ar1"),
+         "--root": st.just("."), "--years": st.just(["2022", "2022"]), "--date": st.just("2023-01-15"),
+         "--year": st.just("2023"), "--vintage": st.just("mid_year"),
+         "--mixture": st.just("scenarios/testland-2023.yaml")}
+# a small paths count for the runs that would otherwise take the default
+SMALL = ("run", "required", "sensitivity", "compare", "report", "sweep", "backtest")
+
+
+@st.composite
+def argv(draw) -> list[str]:
+    from sim import cli
+
+    commands = next(a for a in cli._parser()._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    name = draw(st.sampled_from(sorted(commands)))
+    known = {o for a in commands[name]._actions for o in a.option_strings} - {"-h", "--help"}
+    valid = draw(st.booleans())
+    # mostly the command's own options, sometimes another command's
+    pool = sorted(known) if valid else sorted(known) * 3 + sorted(OPTIONS)
+    first = {"extract": "doc.txt", "calibrate": None}.get(name, "scenarios/testland-2023.yaml")
+    vector = [name, *([first] if valid and first else draw(st.lists(POSITIONAL, min_size=0, max_size=2)))]
+    for option in draw(st.lists(st.sampled_from(pool), max_size=5, unique=True)):
+        key = {"--out": "-o", "--output": "-o"}.get(option, option)
+        values = (VALID if valid else OPTIONS).get(key, OPTIONS.get(key))
+        vector.append(option)
+        if values is not None:
+            value = draw(values)
+            vector += value if isinstance(value, list) else [value]
+    if valid and name == "sweep" and "--process" not in vector:
+        vector += ["--process", "g"]  # the default process is the industry model's
+    if name in SMALL and "--paths" not in vector:
+        vector += ["--paths", "200"]
+    return vector
+
+
+@settings(FUZZ, max_examples=400)
+@given(vector=argv())
+def test_random_argument_vectors(scratch, vector):
+    """Exit 0, or 2 with one line; nothing half-written or left behind in the project."""
+    if "--workers" in vector or "--scheduler" in vector or ("sweep" == vector[0] and "--local" not in vector):
+        vector = [*vector, "--local"]  # never a cluster here
+    project = _fresh(scratch / "argv")
+    shutil.copytree(FIXTURE, project, dirs_exist_ok=True)
+    (project / "doc.txt").write_text("2023年，规模以上工业增加值增长6.5%左右。", encoding="utf-8")
+    before = {p.relative_to(project) for p in project.rglob("*")}
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(project), warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        warnings.simplefilter("always")
+        try:
+            code = main(vector)
+        except SystemExit as stop:  # only --help may end the parser this way
+            code = stop.code
+    lines = [line for line in err.getvalue().splitlines() if not line.startswith("sim: compiling")]
+    warned = [f"{w.category.__name__}: {w.message}" for w in caught]
+    assert code in (0, 2), f"{vector}: exit {code}: {err.getvalue()}"
+    if code == 2:
+        assert len(lines) == 1 and lines[0].startswith("sim: error: "), (vector, lines)
+        assert {p.relative_to(project) for p in project.rglob("*")} == before, vector
+    else:
+        assert not any("Traceback" in line or "internal error" in line for line in lines), (vector, lines)
+    assert warned == [], (vector, warned)
+    leftovers = [p.name for p in project.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".")]
+    assert leftovers == [], (vector, leftovers)
+    _count("sim argv", f"{vector[0]} exit {code}")

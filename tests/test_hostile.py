@@ -51,6 +51,8 @@ def _fails(argv, capsys, *expected):
     (["sweep", "{s}", "--local", "--shift", *[str(x / 100) for x in range(80)], "--vol",
       *[str(x / 10) for x in range(1, 80)]], "more than the 5,000 of a sweep"),
     (["sweep", "{s}", "--workers", "0"], "--workers"),
+    (["sweep", "{s}", "{s}", "--local", "--process", "g"], "a scenario file is given twice"),
+    (["calibrate", "--model", "ar1", "--root", "{p}"], "too few to fit any process of model 'ar1'"),
     (["backtest", "--years", "99999", "99999"], "--years: must be a whole number from 2000 to 2060"),
     (["extract", "{s}", "--year", "1949"], "--year"),
     (["run"], "the following arguments are required: scenario"),
@@ -59,7 +61,7 @@ def _fails(argv, capsys, *expected):
     ([], "the following arguments are required: COMMAND"),
 ])
 def test_every_option_is_bounded_on_one_line(project, capsys, argv, expected):
-    _fails([a.format(s=project / SCEN) for a in argv], capsys, expected)
+    _fails([a.format(s=project / SCEN, p=project) for a in argv], capsys, expected)
 
 
 def test_the_api_checks_the_same_bounds(project):
@@ -157,6 +159,10 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(project, tmp_path, capsys, m
     argv = {"report": ["report", project / SCEN, "-o", tmp_path / "out", "--paths", "500"],
             "calibrate": ["calibrate", "--root", project, "--model", "ar1"],
             "sensitivity": ["sensitivity", project / SCEN, "--paths", "500", "--chart", tmp_path / "t.png"]}
+    if command == "calibrate":  # enough years to fit g, so that the write is reached
+        with (project / "calibration/data/testland.csv").open("a", encoding="utf-8") as fh:
+            fh.writelines(f"Testland,rate,{year},1-12,{4 + year % 3},%,,2021-01-20,test fixture,速度,\n"
+                          for year in range(2012, 2021))
     before = sorted(p.name for p in (project / "calibration/params").iterdir())
     _fails(argv[command], capsys, "No space left on device")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
@@ -196,6 +202,9 @@ def test_an_unreachable_scheduler_is_refused_within_its_timeout(project, capsys)
 
 
 def test_a_date_with_too_little_data_to_fit_says_so(project, capsys):
+    params = project / "calibration/params/testland.yaml"  # undated: any --as-of refits
+    params.write_text("".join(line for line in params.read_text().splitlines(keepends=True)
+                              if not line.startswith("as_of:")))
     _fails(["run", project / SCEN, "--as-of", "2022-12-31"], capsys,
            "the data published by 2022-12-31 are too few to fit any process", "choose a later --as-of date")
     _fails(["run", project / SCEN, "--as-of", "2021-01-19"], capsys,
