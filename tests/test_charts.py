@@ -13,7 +13,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 import sim
-from sim import charts
+from sim import charts, labels
 from sim.errors import SimError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ar1"
@@ -162,10 +162,10 @@ def test_fan_chart_draws_bands_median_history_and_targets(rich):
     assert since.get_ydata()[0] == pytest.approx(0.1 * 1.12)
     assert _by_gid(ax, "target-line-level_k")
     assert not _by_gid(ax, "target-level_growth")
-    (labels,) = _by_gid(ax, "target-labels")
+    (target_labels,) = _by_gid(ax, "target-labels")
     p = rich.data["probability"].sel(scenario="weighted", target="level_k").item()
-    assert charts._pct(p) in labels.get_text()
-    assert "not drawn" in labels.get_text()
+    assert labels.percent(p) in target_labels.get_text()
+    assert "not drawn" in target_labels.get_text()
     _render_strict(fig)
 
 
