@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import matplotlib as mpl
-import matplotlib.dates
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
@@ -433,7 +432,7 @@ def _footer(results: Results, lang: str, asked: str) -> str:
 def _heading(fig: Figure, results: Results, scenario: str, lang: str, asked: str, *, size: float) -> None:
     """The figure's title on the left, the run it comes from on the right (small, grey)."""
     a = results.data.attrs
-    where = f"{a.get('region', '')} {a.get('target_year', '')}".strip()
+    where = f"{words.region(str(a.get('region', '')), lang)} {a.get('target_year', '')}".strip()
     what = (f"{words.CHART[lang]['scenario']}: {_scenario_text(scenario, lang)}" if lang == "en"
             else f"{_scenario_text(scenario, lang)}{words.CHART[lang]['scenario']}") if scenario else ""
     title, footer = " · ".join(x for x in (where, what) if x), _footer(results, lang, asked)
@@ -717,13 +716,24 @@ def track_chart(track: Track, *, lang: str = "zh") -> Figure:
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         ax.set_ylabel(T["track_y"])
         ax.set_xlabel(T["track_x"])
-        ax.xaxis.set_major_formatter(mpl.dates.DateFormatter("%Y-%m"))
+        dates = pd.to_datetime(pd.Series(track.dates)).to_numpy()
+        step = math.ceil(len(dates) / 12)
+        ax.set_xticks(dates[::step], [d.strftime("%Y-%m") for d in track.dates[::step]], fontsize=8)
+        if len(dates) > 1:
+            pad = (dates[-1] - dates[0]) * 0.03
+            ax.set_xlim(dates[0] - pad, dates[-1] + pad)
         ax.grid(True, color="#e5e5e5", lw=0.7)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        ax.set_title(_safe(T["track"].format(region=track.region, year=track.year), shown), fontsize=11,
-                     loc="left")
-        fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+        title = T["track"].format(region=words.region(track.region, shown), year=track.year)
+        ax.set_title(_safe(title, shown), fontsize=11, loc="left")
+        handles, _ = ax.get_legend_handles_labels()
+        handles = [h for h in handles if h.get_label() and not h.get_label().startswith("_")]
+        marks = words.TRACK[shown]
+        handles += [Line2D([], [], ls="none", marker="o", ms=5, color="#555555", label=marks["new"]),
+                    Line2D([], [], ls="none", marker="o", ms=5, mfc="white", mec="#555555",
+                           label=marks["same"])]
+        fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     fig.sim_lang = shown
     return fig
 

@@ -494,8 +494,8 @@ def table(results: Results, lang: str = "en") -> str:
         rows.append([en, zh, grade, last, spread, *probs] if lang == "en"
                     else [zh, en, grade, last, spread, *probs])
     a = d.attrs
-    lines = [text["run"].format(region=a["region"], year=a["target_year"], file=a["scenario_file"],
-                                paths=a["paths"], seed=a["seed"])
+    lines = [text["run"].format(region=labels.region(a["region"], lang), year=a["target_year"],
+                                file=a["scenario_file"], paths=a["paths"], seed=a["seed"])
              + (text["as_of"].format(as_of=a["as_of"]) if a["as_of"] else ""),
              *labels.grid([header, *rows]), text["legend"],
              f"{text['grades']} {labels.grade_legend(lang)}"]

@@ -45,6 +45,15 @@ SCENARIO_ZH = {"baseline": "基准", "base": "基准", "central": "中性", "dow
                "upside": "上行", "optimistic": "乐观", "pessimistic": "悲观", "severe": "严重下行",
                "stress": "压力", "weighted": "加权"}
 
+REGION_ZH = {"China": "全国", "Anhui": "安徽", "Beijing": "北京", "Chongqing": "重庆", "Fujian": "福建",
+             "Gansu": "甘肃", "Guangdong": "广东", "Guangxi": "广西", "Guizhou": "贵州", "Hainan": "海南",
+             "Hebei": "河北", "Heilongjiang": "黑龙江", "Henan": "河南", "Hubei": "湖北", "Hunan": "湖南",
+             "Jiangsu": "江苏", "Jiangxi": "江西", "Jilin": "吉林", "Jinan": "济南", "Liaoning": "辽宁",
+             "Neimenggu": "内蒙古", "Ningxia": "宁夏", "Qingdao": "青岛", "Qinghai": "青海",
+             "Shaanxi": "陕西", "Shandong": "山东", "Shanghai": "上海", "Shanxi": "山西", "Shaoxing": "绍兴",
+             "Sichuan": "四川", "Tianjin": "天津", "Xinjiang": "新疆", "Xizang": "西藏", "Yunnan": "云南",
+             "Zhejiang": "浙江"}
+
 COMPARATOR = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "about": "≈"}
 
 MEASURE = {
@@ -153,7 +162,7 @@ REPORT = {
         "as_of_key": "Data as of", "scenario_file": "Scenario file",
         "generated": "Generated", "version": "Version of {name}", "python": "Python", "not_installed":
         "not installed", "files": "Files in this folder", "joint": "all simulated targets met together",
-        "date": "Data as of", "tables": "Tables",
+        "quantile_sheet": "Quantiles",
     },
     "zh": {
         "title": "{region} {year}年目标实现概率",
@@ -204,7 +213,7 @@ REPORT = {
         "keep": "分位数所用路径数", "antithetic": "对偶路径", "yes": "是", "no": "否",
         "as_of_key": "数据截至", "scenario_file": "情景文件",
         "generated": "生成时间", "version": "{name} 版本", "python": "Python", "not_installed": "未安装",
-        "files": "本文件夹中的文件", "joint": "全部模拟目标同时实现", "date": "数据截至", "tables": "表格",
+        "files": "本文件夹中的文件", "joint": "全部模拟目标同时实现", "quantile_sheet": "分位数",
     },
 }
 
@@ -244,12 +253,12 @@ CHART = {
 # sim track's table
 TRACK = {
     "en": {"head": "{region} {year}: P(met), weighted, with the data published by each month-end "
-                   "({paths:,} paths, seed {seed})", "date": "as of", "new": "new data",
-           "same": "(same data as the month before)",
+                   "({paths:,} paths, seed {seed})", "date": "as of", "data": "data", "new": "new figures",
+           "same": "as the month before",
            "left_out": "Grade-D targets (class rates, the same at every date) left out: {names}"},
     "zh": {"head": "{region} {year}年:各月末已发布数据下的目标实现概率"
                    "(加权;路径 {paths:,} 条,随机种子 {seed})",
-           "date": "数据截至", "new": "新数据", "same": "(数据与上月相同)",
+           "date": "数据截至", "data": "数据", "new": "有新数据", "same": "与上月相同",
            "left_out": "依据为D的目标(同类完成率,各日期相同)未列入:{names}"},
 }
 
@@ -258,27 +267,33 @@ _NOTES_ZH = (
     (re.compile(r"^(\d{4}) conditioned on its 1–(\d+)月 actual of (\S+) \(([-+]?[\d.]+)\)$"),
      r"\1年以1–\2月实际值为条件:\3(\4)"),
     (re.compile(r"^(\d{4}) 1–(\d+)月 (\S+) not used: the parameters give no within-year dispersion for it$"),
-     r"\1年1–\2月\3未使用:参数未给出其年内波动"),
+     r"\1年1–\2月 \3 未使用:参数未给出其年内波动"),
     (re.compile(r"^scenario (\S+): (\S+) is observed in ([\d, ]+), so its shift has no effect there$"),
-     lambda m: f"{scenario(m[1], 'zh')}情景:{m[2]}在{m[3]}年已有实际值,其调整在该年不起作用"),
+     lambda m: f"{scenario(m[1], 'zh')}情景:{m[2]} 在{m[3]}年已有实际值,其调整在该年不起作用"),
 )
 _BASIS_ZH = (
     (re.compile(r"^own history: (\d+) full years \((.*)\)$"), r"自身历史:\1个完整年份(\2)"),
     (re.compile(r"^(\d+) own values? \((.*)\) and (?:family (\S+)'s pooled law|the pooled law)$"),
-     lambda m: f"{m[1]}个本地数据({m[2]})及" + (f"{m[3]}类汇总规律" if m[3] else "汇总规律")),
+     lambda m: f"{m[1]}个本地数据({m[2]})及" + (f"{m[3]} 类汇总规律" if m[3] else "汇总规律")),
     (re.compile(r"^(?:family (\S+)'s pooled law|the pooled law) from the plan's stated figures only "
                 r"\((.*)\)$"),
-     lambda m: (f"{m[1]}类汇总规律" if m[1] else "汇总规律") + f",仅有规划自身数字({m[2]})"),
+     lambda m: (f"{m[1]} 类汇总规律" if m[1] else "汇总规律") + f",仅有规划自身数字({m[2]})"),
     (re.compile(r"^no value of its own: (?:family (\S+)'s pooled law|the pooled law)(?: from an index of 1 "
                 r"in (\d{4}))?$"),
-     lambda m: "无本地数据:" + (f"{m[1]}类汇总规律" if m[1] else "汇总规律")
+     lambda m: "无本地数据:" + (f"{m[1]} 类汇总规律" if m[1] else "汇总规律")
      + (f",以{m[2]}年为1的指数" if m[2] else "")),
     (re.compile(r"^reference class: (\d+) of (\d+) past targets of class (\S+) \((.*?)\) met.*$"),
      r"同类完成率:\4类往年目标\2个中完成\1个(贝塔-二项后验;公开记录偏向已完成者,故为上限)"),
     (re.compile(r"^reference class: no past target of class (\S+) in the ledger.*$"),
-     r"同类完成率:台账中无\1类往年目标,取全部类别的完成率"),
+     lambda m: f"同类完成率:台账中无{_class_zh(m[1])}类往年目标,取全部类别的完成率"),
     (re.compile(r"^the simulated targets together.*$"), "所有模拟目标合计"),
 )
+
+
+def _class_zh(name: str) -> str:
+    from sim.targets import CLASSES
+
+    return CLASSES[name].zh if name in CLASSES else name
 
 
 def check(lang: str) -> str:
@@ -414,6 +429,11 @@ def percent(p: float) -> str:
 
 
 # --- words -------------------------------------------------------------------------------------------
+
+def region(name: str, lang: str) -> str:
+    """A region's name: Chinese in Chinese (unknown names as they are)."""
+    return REGION_ZH.get(name, name) if lang == "zh" else name
+
 
 def scenario(name: str, lang: str) -> str:
     """A scenario's name: Chinese for the usual ones in Chinese; unknown names as they are."""

@@ -193,23 +193,24 @@ def _build(folder: Path, results: Results, lang: str, extra: dict[str, pd.DataFr
                      track=_track_png(parts.track, lang) if _has_track(parts.track) else None,
                      tornado=_tornado_png(results, parts.sensitivity, lang))
 
-    percent = {"P(", "SE(", "probability", "std_error", "p_low", "p_base", "p_high", "swing",
-               "probability_now", "level"}
-    sheets: list[tuple[str, pd.DataFrame]] = [(t["answer"], summary_wide)]
+    sheets: list[_Sheet] = [_Sheet(t["answer"], summary_wide, ("probability", "std_error"))]
     if _has_track(parts.track):
-        sheets.append((t["track"], parts.track.wide(lang)))
-    sheets += [(t["probabilities"], probs_wide), (t["targets"], targets), (t["skipped"], skipped),
-               (t["notes"], notes), (t["assumptions"], assumptions), (t["inputs"], inputs)]
+        track = parts.track.wide(lang)
+        sheets.append(_Sheet(t["track"], track, tuple(track.columns)))
+    sheets += [_Sheet(t["probabilities"], probs_wide, tuple(c for c in probs_wide.columns
+                                                           if c.startswith(("P(", "SE(")))),
+               _Sheet(t["targets"], targets), _Sheet(t["skipped"], skipped), _Sheet(t["notes"], notes),
+               _Sheet(t["assumptions"], assumptions), _Sheet(t["inputs"], inputs)]
     if obs is not None:
-        sheets.append((t["observations"], _observation_display(obs, lang)))
-    sheets.append((t["quantiles"], quant))
+        sheets.append(_Sheet(t["observations"], _observation_display(obs, lang)))
+    sheets.append(_Sheet(t["quantile_sheet"], quant))
     if parts.required is not None:
-        sheets.append((t["required"], parts.required))
+        sheets.append(_Sheet(t["required"], parts.required, ("level", "probability_now")))
     if parts.sensitivity is not None:
-        sheets.append((t["sensitivity"], parts.sensitivity))
-    sheets += list(extra.items())
-    sheets.append((t["run"], run))
-    _write_xlsx(folder / "report.xlsx", sheets, percent)
+        sheets.append(_Sheet(t["sensitivity"], parts.sensitivity, ("p_low", "p_base", "p_high", "swing")))
+    sheets += [_Sheet(title, frame) for title, frame in extra.items()]
+    sheets.append(_Sheet(t["run"], run))
+    _write_xlsx(folder / "report.xlsx", sheets)
 
     files = ["index.html", "probabilities.csv", "quantiles.csv", "report.xlsx", "results.nc"]
     page = _html(results, lang, summary, probs_display, charts, parts, extra, targets, skipped, assumptions,
@@ -280,12 +281,23 @@ def _tornado_png(results: Results, sens: pd.DataFrame | None, lang: str) -> tupl
     return _png(tornado_grid(sens, moved, lang=lang, names=names)), still
 
 
-def _write_xlsx(path: Path, sheets: list[tuple[str, pd.DataFrame]], percent: set[str]) -> None:
-    """One sheet per table: the header row frozen, columns as wide as their contents, and the
-    columns named in ``percent`` (or starting with one ending in "(") formatted as percentages."""
+@dataclass(frozen=True)
+class _Sheet:
+    """A table of report.xlsx and its columns of probabilities (shown as percentages)."""
+
+    title: str
+    frame: pd.DataFrame
+    percent: tuple[str, ...] = ()
+
+
+def _write_xlsx(path: Path, sheets: list[_Sheet]) -> None:
+    """One sheet per table: the header row frozen, columns as wide as their contents, probabilities
+    formatted as percentages."""
     used: set[str] = set()
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for title, frame in sheets:
+        for sheet_spec in sheets:
+            title, frame = sheet_spec.title, sheet_spec.frame
+            percent = {_ILLEGAL_XLSX.sub("", str(c)) for c in sheet_spec.percent}
             name = _sheet_name(title, used)
             keep_index = not _plain_index(frame)
             clean = _clean_for_xlsx(frame)
@@ -294,16 +306,12 @@ def _write_xlsx(path: Path, sheets: list[tuple[str, pd.DataFrame]], percent: set
             sheet.freeze_panes = "A2"
             for column in sheet.columns:
                 head = column[0].value
-                if isinstance(head, str) and _is_percent(head, percent):
+                if head in percent:
                     for cell in column[1:]:
                         if isinstance(cell.value, int | float):
                             cell.number_format = "0.0%"
                 width = max((_display_width(c.value) for c in column), default=0)
                 sheet.column_dimensions[column[0].column_letter].width = min(60, max(8, width + 2))
-
-
-def _is_percent(head: str, percent: set[str]) -> bool:
-    return head in percent or any(p.endswith("(") and head.startswith(p) for p in percent)
 
 
 def _display_width(v: object) -> int:
@@ -653,7 +661,8 @@ def _versions() -> dict[str, str]:
 def _run_table(results: Results, lang: str) -> pd.DataFrame:
     t = labels.REPORT[lang]
     a = results.data.attrs
-    rows = [(t["region"], a.get("region", "")), (t["year"], a.get("target_year", "")),
+    rows = [(t["region"], labels.region(str(a.get("region", "")), lang)),
+            (t["year"], a.get("target_year", "")),
             (t["scenario_file"], a.get("scenario_file", "")), (t["seed"], a.get("seed", "")),
             (t["paths"], f"{int(a['paths']):,}" if "paths" in a else ""),
             (t["keep"], f"{int(a['keep']):,}" if "keep" in a else ""),
@@ -776,7 +785,8 @@ def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFram
           files: list[str]) -> str:
     t = labels.REPORT[lang]
     a = results.data.attrs
-    title = t["title"].format(region=a.get("region", ""), year=a.get("target_year", ""))
+    title = t["title"].format(region=labels.region(str(a.get("region", "")), lang),
+                              year=a.get("target_year", ""))
     doc_title = getattr(scen_file, "title", "") if scen_file is not None else ""
     line = t["summary_line"].format(paths=int(a.get("paths", 0)), seed=a.get("seed", ""),
                                     keep=int(a.get("keep", 0)))
@@ -811,7 +821,7 @@ def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFram
         add(f'<h2 id="track">{_e(t["track"])}</h2>')
         add(_img(charts.track, t["track"], "chart signature"))
         key = "track_note" if track.left_out else "track_note_none"
-        left = ", ".join(_name(results, x, lang) for x in track.left_out)
+        left = ", ".join(track.name(x, lang) for x in track.left_out)
         add(f'<p class="note">{_e(t[key].format(paths=track.paths, seed=track.seed, left_out=left))}</p>')
     elif isinstance(parts.track, str):
         add(f'<h2 id="track">{_e(t["track"])}</h2>')

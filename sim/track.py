@@ -58,14 +58,16 @@ class Track:
         """The table ``sim track`` prints."""
         t = labels.TRACK[lang]
         targets = list(dict.fromkeys(self.table["target"]))
-        rows = [[t["date"], *targets, t["new"]]]
+        rows = [[t["date"], *targets, t["data"]]]
         for date, group in self.table.groupby("as_of", sort=True):
             cells = group.set_index("target")
             rows.append([date.isoformat(),
                          *(labels.probability(cells.loc[x, "probability"], cells.loc[x, "std_error"])
                            if x in cells.index else "—" for x in targets),
-                         "" if bool(group["new_data"].iloc[0]) else t["same"]])
-        lines = [t["head"].format(region=self.region, year=self.year, paths=self.paths, seed=self.seed),
+                         t["new"] if bool(group["new_data"].iloc[0]) else t["same"]])
+        head = t["head"].format(region=labels.region(self.region, lang), year=self.year, paths=self.paths,
+                                seed=self.seed)
+        lines = [head,
                  *labels.grid(rows), *(f"  {x}: {self.name(x, lang)}" for x in targets)]
         if self.left_out:
             lines.append(t["left_out"].format(names=", ".join(self.left_out)))
