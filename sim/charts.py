@@ -200,25 +200,31 @@ def _fan(results: Results, indicator: str, scenario: str, factor: float, hist: p
     simulated = np.flatnonzero(finite & ~fixed)
     if simulated.size == 0:
         return _Fan(np.array([]), np.empty((0, len(QUANTILES))), None)
-    first = simulated[0]
+    # the fan starts at the last observed year before the years still open (years observed earlier,
+    # with simulated gaps between them, are history); with nothing observed, at the file's year
+    last = simulated[-1]
+    before = np.flatnonzero(fixed[:last])
+    if before.size:
+        first = before[-1] + 1
+    else:
+        start = int(d.attrs.get("target_year", years[simulated[0]]))
+        first = next((k for k in simulated if years[k] >= start), simulated[0])
     keep = np.flatnonzero(finite & (np.arange(len(years)) >= first))
     x, q_sim = years[keep], vals[keep]
     anchor = None
-    earlier = hist[hist.index < years[first]]
-    if len(earlier):
-        anchor = (int(earlier.index[-1]), float(earlier.iloc[-1]))
-    else:
-        prior = np.flatnonzero(fixed[:first])
-        if prior.size:
-            anchor = (int(years[prior[-1]]), float(vals[prior[-1], len(QUANTILES) // 2]))
-    if anchor is not None:
-        x = np.concatenate([[anchor[0]], x])
-        q_sim = np.vstack([np.full(len(QUANTILES), anchor[1]), q_sim])
+    if before.size:
+        year = int(years[first - 1])
+        value = float(hist[year]) if year in hist.index else float(vals[first - 1, len(QUANTILES) // 2])
+        anchor = (year, value)
+        x = np.concatenate([[year], x])
+        q_sim = np.vstack([np.full(len(QUANTILES), value), q_sim])
     return _Fan(x.astype(float), q_sim, anchor)
 
 
-def _recent(hist: pd.Series, fan: _Fan) -> pd.Series:
-    """The observed years worth showing beside the fan: the last HISTORY_YEARS before it, and after."""
+def _recent(hist: pd.Series, fan: _Fan, last_year: int) -> pd.Series:
+    """The observed years worth showing beside the fan: the last HISTORY_YEARS before it, and after it
+    up to the run's last year."""
+    hist = hist[hist.index <= last_year]
     if hist.empty or not len(fan.x):
         return hist
     return hist[hist.index >= fan.x[0] - HISTORY_YEARS]
@@ -446,7 +452,7 @@ def _panel(ax: Axes, results: Results, indicator: str, scenario: str, lang: str,
     unit, factor = display_unit(results, indicator)
     hist = _history(results, indicator, factor)
     fan = _fan(results, indicator, scenario, factor, hist)
-    hist = _recent(hist, fan)
+    hist = _recent(hist, fan, int(results.data["year"].max()))
     targets = _targets(results, indicator, scenario, lang, unit, factor)
     ind_kind = str(results.data["indicator_kind"].sel(indicator=indicator).item())
     relative = ind_kind == "level" and hist.empty and unit == ""
@@ -551,7 +557,7 @@ def compare_fans(results: Results | Sequence[Results], indicator: str, *,
         axis = fig.add_subplot() if ax is None else ax
         hist = _history(first, indicator, factor)
         fan0 = _fan(first, indicator, first_scenario, factor, hist)
-        hist = _recent(hist, fan0)
+        hist = _recent(hist, fan0, int(first.data["year"].max()))
         _draw_history(axis, hist, shown)
         legend_items: list = []
         years: list[float] = list(hist.index)

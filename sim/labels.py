@@ -107,7 +107,9 @@ REPORT = {
         "title": "{region} {year}: probability of meeting the targets",
         "summary_line": "{paths:,} Monte Carlo paths · seed {seed} · {keep:,} kept for quantiles",
         "as_of": "data as of {as_of}", "all_data": "all data published so far",
-        "answer": "The answer", "verdict": "Verdict", "probability": "Probability (weighted)",
+        "answer": "The answer",
+        "answer_d": "Targets delivered by decision: the rate at which their class was met (grade D)",
+        "verdict": "Verdict", "probability": "Probability (weighted)",
         "grade": "Evidence", "bands": "Verdicts: on track if the probability is at least {on}, at risk "
         "from {risk} to below {on}, unlikely below {risk}. Probabilities are the scenarios mixed by "
         "their weights; grade D is the rate of earlier targets of the class, not a simulation.",
@@ -168,7 +170,8 @@ REPORT = {
         "title": "{region} {year}年目标实现概率",
         "summary_line": "蒙特卡洛路径 {paths:,} 条 · 随机种子 {seed} · 分位数取前 {keep:,} 条",
         "as_of": "数据截至 {as_of}", "all_data": "使用目前已发布的全部数据",
-        "answer": "结论", "verdict": "判断", "probability": "实现概率(加权)", "grade": "依据",
+        "answer": "结论", "answer_d": "按决策推进的目标:同类往年目标的完成率(依据D)",
+        "verdict": "判断", "probability": "实现概率(加权)", "grade": "依据",
         "bands": "判断标准:概率不低于{on}为有望实现,{risk}至{on}为存在风险,低于{risk}为难以实现。"
         "概率为各情景按权重混合;依据为D的目标取同类往年目标的完成率,未经模拟。",
         "needs": "{name}:目前概率{p};{year}年{what}可使概率达到{aim}。",

@@ -58,7 +58,7 @@ h3{font-size:1.02rem;margin:1.4rem 0 .4rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.88rem}
 th,td{border:1px solid #d5dbe3;padding:.3rem .55rem;vertical-align:top;text-align:left}
 td{overflow-wrap:anywhere}
-th{background:#eef3f9;font-weight:600;white-space:nowrap}td{min-width:3em}
+th{background:#eef3f9;font-weight:600}td{min-width:3em}
 td.clause{min-width:16em}td.nowrap{white-space:nowrap}td.id{overflow-wrap:normal}
 tr:nth-child(even) td{background:#fafbfd}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -752,16 +752,21 @@ def _img(png: bytes, alt: str, cls: str = "chart") -> str:
     return f'<img class="{cls}" alt="{_e(alt)}" src="data:image/png;base64,{b64}">'
 
 
-def _answer(summary: pd.DataFrame, results: Results, lang: str) -> str:
-    """The summary table, its verdicts coloured."""
+def _answer(summary: pd.DataFrame, results: Results, lang: str, graded_d: bool) -> str:
+    """The summary table of the simulated targets (or of the grade-D ones), its verdicts coloured."""
     t = labels.REPORT[lang]
     d = results.data
     cols = list(summary.columns)
+    mine = (d["evidence"].values == "D") == graded_d
+    if not mine.any():
+        return ""
     head = "".join(f'<th class="num">{_e(c)}</th>' if c == t["probability"] else f"<th>{_e(c)}</th>"
                    for c in cols)
     body = []
-    for target, row in zip(map(str, d["target"].values), summary.itertuples(index=False, name=None),
-                           strict=True):
+    for target, row, keep in zip(map(str, d["target"].values), summary.itertuples(index=False, name=None),
+                                 mine, strict=True):
+        if not keep:
+            continue
         p = float(d["probability"].sel(scenario=WEIGHTED, target=target).item())
         cells = []
         for c, v in zip(cols, row, strict=True):
@@ -807,7 +812,7 @@ def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFram
     add = html_parts.append
 
     add(f'<h2 id="answer">{_e(t["answer"])}</h2>')
-    add(_answer(summary, results, lang))
+    add(_answer(summary, results, lang, graded_d=False))
     bands = t["bands"].format(on=labels.percent(labels.ON_TRACK), risk=labels.percent(labels.AT_RISK))
     add(f'<p class="note">{_e(bands)}</p>')
     sentences = _sentences(results, parts.required, lang)
@@ -826,6 +831,11 @@ def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFram
     elif isinstance(parts.track, str):
         add(f'<h2 id="track">{_e(t["track"])}</h2>')
         add(f'<p class="note">{_e(t["track_missing"].format(why=parts.track))}</p>')
+
+    class_rates = _answer(summary, results, lang, graded_d=True)
+    if class_rates:
+        add(f'<h3 id="class-rates">{_e(t["answer_d"])}</h3>')
+        add(class_rates)
 
     add(f'<h2 id="probabilities">{_e(t["probabilities"])}</h2>')
     add(_table(probs, joint_last=bool(len(probs)) and probs[t["id"]].iloc[-1] == ALL, ids=(t["id"],),
@@ -858,7 +868,7 @@ def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFram
         add(_table(frame))
 
     add(f'<h2 id="targets">{_e(t["targets"])}</h2>')
-    add(_table(targets, prose=(t["clause"], t["basis"]), ids=(t["id"], t["indicator"], t["source"]),
+    add(_table(targets, prose=(t["clause"],), ids=(t["id"], t["indicator"], t["source"]),
                nowrap=(t["stated"],)))
 
     add(f'<h2 id="skipped">{_e(t["skipped"])}</h2>')

@@ -1,10 +1,10 @@
 """The probability of each target through the year, as each monthly figure came in.
 
 ``track(FILE)`` is ``sim run FILE --as-of D`` at each month-end D from the target year's start to the
-last publication of data on the year: parameters refitted on what was published by D, the same seed
-and paths at every date. The kernel is compiled once for the process; a date whose data are those of
-the month before (the same observations visible, the same parameters) reuses the month before's
-result, which a rerun with the same seed would repeat exactly.
+last publication of a figure on the year that its targets are built from: parameters refitted on
+what was published by D, the same seed and paths at every date. The kernel is compiled once for the
+process; a date whose data are those of the month before (the same observations visible, the same
+parameters) reuses the month before's result, which a rerun with the same seed would repeat exactly.
 
 Grade-D targets are their class's rate at every date, not a simulation: they are left out and named.
 """
@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim import api, bounds, labels, observations
 from sim.errors import SimError
+from sim.plan import data_names
 from sim.results import ALL, WEIGHTED, Results
 from sim.spec import ScenarioFile, find_root
 
@@ -95,9 +96,11 @@ def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
         year, month = nxt.year, nxt.month
 
 
-def last_published(obs: pd.DataFrame, region: str, year: int) -> dt.date | None:
-    """When the last figure on the year (or before) for the region or the nation was published."""
-    mine = obs[obs["region"].isin([region, observations.NATIONAL]) & (obs["period"] <= year)]
+def last_published(obs: pd.DataFrame, region: str, year: int, names: set[str]) -> dt.date | None:
+    """When the last figure on ``year`` itself, of the region or the nation, among the figures
+    ``names``, was published."""
+    mine = obs[obs["region"].isin([region, observations.NATIONAL]) & (obs["period"] == year)
+               & obs["indicator"].isin(names)]
     return max(mine["published"]) if len(mine) else None
 
 
@@ -106,21 +109,24 @@ def track(scenario_path: str | Path, *, start: dt.date | None = None, end: dt.da
           progress: Callable[[dt.date, bool], None] | None = None) -> Track:
     """Weighted P(met) of each simulated target at each month-end from ``start`` (default: 1 January
     of the file's year) to ``end`` (default: the last publication of a figure on the year, of the
-    region or the nation); ``progress(date, new_data)`` after each date."""
+    region or the nation, that a target is built from); ``progress(date, new_data)`` after each date."""
     path = Path(scenario_path)
     scenario = ScenarioFile.load(path)
     root = find_root(path)
     every = observations.load(root / "calibration" / "data")
     start = start or dt.date(scenario.year, 1, 1)
+    inputs = api.load_inputs(path)
     if end is None:  # nothing published on the year yet: the year's first month-end alone
-        end = max(last_published(every, scenario.region, scenario.year) or start, start)
+        names = set().union(*(data_names(inputs.model, t.indicator) for t in scenario.targets.values()
+                              if t.indicator in inputs.model.indicators))
+        end = max(last_published(every, scenario.region, scenario.year, names) or start, start)
     if end < start:
         raise SimError(f"--to {end} is before --from {start}; give a later --to", file=path)
     dates = month_ends(start, end)
     if len(dates) > bounds.TRACK_DATES:
         raise SimError(f"{start} to {end} spans {len(dates)} month-ends; sim track runs at most "
                        f"{bounds.TRACK_DATES}: give a later --from or an earlier --to", file=path)
-    shipped_as_of = api.load_inputs(path).params.as_of  # later dates use the shipped parameters
+    shipped_as_of = inputs.params.as_of  # dates from then on use the shipped parameters
     rows: list[dict] = []
     names: dict[str, tuple[str, str]] = {}
     graded_d: set[str] = set()

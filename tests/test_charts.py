@@ -169,16 +169,37 @@ def test_fan_chart_draws_bands_median_history_and_targets(rich):
     _render_strict(fig)
 
 
-def test_rate_without_history_fans_over_every_year(rich):
+def test_rate_without_history_fans_over_the_files_year_only(rich):
     fig = charts.fan_chart(rich, "rate", scenario="shifted", lang="en")
     ax = fig.axes[0]
     assert len(_polys(ax)) == 3
     assert not _by_gid(ax, "history") and not _by_gid(ax, "last-observed")
     (median,) = _by_gid(ax, "median")
     q = rich.data["indicator_quantile"].sel(scenario="shifted", indicator="rate", quantile=0.5)
-    np.testing.assert_allclose(median.get_ydata(), q.to_numpy())
+    # nothing observed: no year before the file's (2023) is worth a fan; one year is drawn as a box
+    np.testing.assert_allclose(median.get_ydata(), [q.sel(year=2023).item()] * 2)
+    assert median.get_xdata().tolist() == [2022.75, 2023.25]
     (marker,) = _by_gid(ax, "target-rate_low")
     assert marker.get_ydata()[0] == pytest.approx(0.06)
+
+
+def test_fan_starts_at_the_last_observed_year_and_history_keeps_its_gaps(tmp_path):
+    """Observed in 2020 and 2022 (not 2021): the fan starts from 2022, the observed points are marked
+    and 2020 is not joined to 2022 across the gap."""
+    path = make_rich_project(tmp_path)
+    with (path.parent.parent / "calibration" / "data" / "testland.csv").open("a", encoding="utf-8") as f:
+        f.write("Testland,level,2022,1-12,108,亿元,,2023-02-15,test fixture,水平108亿元,\n")
+    res = sim.run(path, paths=2000, seed=7)
+    ax = charts.fan_chart(res, "level", lang="en").axes[0]
+    (median,) = _by_gid(ax, "median")
+    assert median.get_xdata().tolist() == [2022, 2023]
+    (last,) = _by_gid(ax, "last-observed")
+    assert (last.get_xdata()[0], last.get_ydata()[0]) == (2022, pytest.approx(0.108))
+    (hist,) = _by_gid(ax, "history")
+    xs = np.asarray(hist.get_xdata(), float)
+    assert xs[0] == 2020 and np.isnan(xs[1]) and xs[2] == 2022  # a gap stays a gap
+    assert hist.get_marker() == "o"  # every observed point marked
+    assert not any(p.get_paths()[0].vertices[:, 0].min() < 2022 for p in _polys(ax))
 
 
 def test_fan_chart_draws_into_a_given_axes_without_touching_global_state(rich):

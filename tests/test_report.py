@@ -3,7 +3,9 @@
 import html
 import io
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,6 +24,11 @@ from tests.conftest import ROOT
 from tests.test_charts import make_rich_project
 from tests.test_track import make_tracked_project
 
+# In a Chinese report: names of programs, of the fixture's region and of a scenario with no Chinese name,
+# and identifiers (target and process ids) are not English words
+ZH_ALLOWED = re.compile(r"\b(?:SHA|Python|sim|numpy|numba|statsmodels|xarray|pandas|scipy|matplotlib|"
+                        r"h5netcdf|h5py|netCDF4|openpyxl|Testland|shifted)\b|\b[a-z0-9]+(?:_[a-z0-9]+)+\b",
+                        re.ASCII)
 FILES = {"index.html", "probabilities.csv", "quantiles.csv", "report.xlsx", "results.nc"}
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -236,9 +243,7 @@ def test_a_chinese_report_has_no_english_heading_or_column(written_zh):
     """Every heading, column name and cell label of --lang zh is Chinese: identifiers (target ids,
     process ids), the names of programs and versions, and P(·) excepted."""
     page = _html(written_zh)
-    allowed = re.compile(r"\b(?:SHA|Python|sim|numpy|numba|statsmodels|xarray|pandas|scipy|matplotlib|"
-                         r"h5netcdf|h5py|netCDF4|openpyxl|Testland|shifted)\b|\b[a-z0-9]+(?:_[a-z0-9]+)+\b",
-                         re.ASCII)
+    allowed = ZH_ALLOWED
     shown = re.findall(r"<h[123][^>]*>(.*?)</h[123]>|<th[^>]*>(.*?)</th>|data-label=\"([^\"]*)\"|"
                        r"<title>(.*?)</title>|alt=\"([^\"]*)\"", page)
     texts = {_text(x) for group in shown for x in group if x}
@@ -360,32 +365,80 @@ def _chromium(args, tmp_path):
     profile = tmp_path / "chromium-profile"
     cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-           "--enable-logging=stderr", "--v=0", *args]
+           "--enable-logging=stderr", "--v=0", "--hide-scrollbars", "--force-device-scale-factor=1", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
 
 
-def test_report_renders_in_headless_chromium(written, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    url = (written / "index.html").resolve().as_uri()
-    shot = tmp_path / "report.png"
-    run = _chromium([f"--screenshot={shot}", "--window-size=1400,2000", url], tmp_path)
-    assert run.returncode == 0, run.stderr[-2000:]
-    console = [line for line in run.stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
-    assert console == []
-    failed = [line for line in run.stderr.splitlines() if "net::ERR" in line or "Not allowed to load" in line]
-    assert failed == []
-    data = shot.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
-    from PIL import Image  # matplotlib depends on pillow
+# Measures the laid-out page and writes what it found into it (the report itself has no script).
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const page = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll("table")].map(t => t.getBoundingClientRect())
+    .filter(r => r.width > page + 1 || r.right > page + 1).map(r => Math.round(r.width));
+  const broken = [...document.querySelectorAll("img")].filter(i => !i.complete || i.naturalWidth === 0)
+    .map(i => i.alt);
+  const out = document.createElement("pre");
+  out.id = "probe";
+  out.textContent = JSON.stringify({page, scroll: document.documentElement.scrollWidth, wide, broken,
+                                    images: document.images.length});
+  document.body.appendChild(out);
+});
+</script>"""
+SIZES = {"desktop": (1400, 1000), "phone": (390, 844)}
 
-    with Image.open(io.BytesIO(data)) as img:
-        assert img.size == (1400, 2000)
-        assert len(img.convert("L").getcolors(maxcolors=1 << 20) or []) > 10  # not a blank page
-    dom = _chromium(["--dump-dom", url], tmp_path / "dom")
-    assert dom.returncode == 0
-    assert dom.stdout.count("<table") >= 8
-    assert '<img class="chart"' in dom.stdout and "data:image/png;base64," in dom.stdout
+
+def _screens(folder, tmp_path, name):
+    """Screenshots of the report at desktop and phone width (kept under $SIM_TEST_ARTIFACTS when set),
+    and the probe's measures at each width."""
+    url = (folder / "index.html").resolve().as_uri()
+    probe_page = folder.parent / f"{folder.name}-probe.html"
+    probe_page.write_text(_html(folder).replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    found = {}
+    for size, (width, height) in SIZES.items():
+        shot = tmp_path / f"{name}-{size}.png"
+        run = _chromium([f"--screenshot={shot}", f"--window-size={width},{height}", url], tmp_path / size)
+        assert run.returncode == 0, run.stderr[-2000:]
+        console = [line for line in run.stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
+        assert console == []
+        failed = [line for line in run.stderr.splitlines() if "net::ERR" in line or "Not allowed to load" in line]
+        assert failed == []
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        from PIL import Image  # matplotlib depends on pillow
+
+        with Image.open(io.BytesIO(data)) as img:
+            assert img.size == (width, height)
+            assert len(img.convert("L").getcolors(maxcolors=1 << 20) or []) > 10  # not a blank page
+        if os.environ.get("SIM_TEST_ARTIFACTS"):
+            keep = Path(os.environ["SIM_TEST_ARTIFACTS"])
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, keep / shot.name)
+        dom = _chromium(["--dump-dom", "--virtual-time-budget=5000", f"--window-size={width},{height}",
+                         probe_page.resolve().as_uri()], tmp_path / f"dom-{size}")
+        assert dom.returncode == 0
+        assert not [line for line in dom.stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
+        measured = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout)
+        assert measured, "the probe did not run"
+        found[size] = (json.loads(html.unescape(measured.group(1))), dom.stdout)
+    probe_page.unlink()
+    return found
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (Debian: apt-get install chromium)")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_in_a_real_browser_at_desktop_and_phone_width(written, written_zh, tmp_path, lang):
+    """Rendered by headless Chromium at 1400 and 390 pixels: no console error, every image loaded, no
+    table wider than the page, and in Chinese no English heading or column."""
+    folder = written_zh if lang == "zh" else written
+    for size, (probe, dom) in _screens(folder, tmp_path, f"report-{lang}").items():
+        assert probe["broken"] == [], size
+        assert probe["images"] == 3
+        assert probe["wide"] == [], (size, probe)
+        assert probe["scroll"] <= probe["page"] + 1, (size, probe)
+        assert dom.count("<table") >= 8
+        if lang == "zh":
+            heads = {_text(h) for h in re.findall(r"<(?:h[123]|th)[^>]*>(.*?)</(?:h[123]|th)>", dom)}
+            assert heads and not [h for h in heads if re.search(r"[A-Za-z]{3,}", ZH_ALLOWED.sub("", h))]
 
 
 def test_netcdf_engine_is_available():
