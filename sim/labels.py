@@ -299,6 +299,27 @@ def _class_zh(name: str) -> str:
     return CLASSES[name].zh if name in CLASSES else name
 
 
+# Why a target has no probability (sim/targets.py NOT_SIMULATED, sim/plan.py), phrase by phrase
+_REASONS_ZH = (
+    (re.compile(r"not one quantity: it sets a number for each city, county or zone"),
+     "不是单一指标:为每个市、县或功能区分别设定数值"),
+    (re.compile(r"a figure for part of the year: sim simulates whole years"),
+     "部分时期的数字:本模型模拟整年"),
+    (re.compile(r"a gap of some firms' growth \(the parks'\) to the region's: the parks' figures are not "
+                r"published"), "部分企业(园区)增速与全地区增速之差:园区数据未公开"),
+    (re.compile(r"no model for this quantity yet \(model '([^']*)' has no indicator for it\)"),
+     r"暂无该指标的模型(模型 \1 中没有此指标)"),
+    (re.compile(r"no observation of (\S+)(?: or (\S+))? for (\S+) in calibration/data"),
+     lambda m: f"calibration/data 中没有{region(m[3], 'zh')}的 {m[1]}" + (f" 或 {m[2]}" if m[2] else "")
+     + " 数据"),
+    (re.compile(r"(\S+) has no parameters for process (\S+) \(too few observations to estimate it\)"),
+     r"\1 中没有过程 \2 的参数(观测太少,无法估计)"),
+    (re.compile(r"; and no record of past targets \(calibration/ledger/outcomes.csv\) to give its "
+                r"class's rate"),
+     ";且没有往年目标记录(calibration/ledger/outcomes.csv)可给出同类完成率"),
+)
+
+
 def check(lang: str) -> str:
     """``lang`` if sim speaks it, else a one-line error."""
     if lang not in LANGS:
@@ -498,6 +519,15 @@ def note(text: str, lang: str) -> str:
 def basis(text: str, lang: str) -> str:
     """What a probability rests on, in ``lang`` (an unknown form stays as written)."""
     return _translate(text, _BASIS_ZH) if lang == "zh" else text
+
+
+def reason(text: str, lang: str) -> str:
+    """Why a target has no probability, in ``lang`` (phrases of unknown forms stay as written)."""
+    if lang != "zh":
+        return text
+    for pattern, repl in _REASONS_ZH:
+        text = pattern.sub(repl, text)
+    return text
 
 
 def _translate(text: str, patterns: tuple) -> str:

@@ -500,7 +500,7 @@ def _skipped_table(results: Results, scen_file: object | None, lang: str) -> pd.
     t = labels.REPORT[lang]
     rows = []
     for s in results.skipped:
-        row = {t["id"]: s.target, t["reason"]: s.reason}
+        row = {t["id"]: s.target, t["reason"]: labels.reason(s.reason, lang)}
         spec = getattr(scen_file, "targets", {}).get(s.target) if scen_file is not None else None
         row[t["target"]] = (spec.name_zh if lang == "zh" else spec.name_en) if spec is not None else ""
         row[t["clause"]] = spec.clause if spec is not None else ""
@@ -579,8 +579,7 @@ def _assumptions(results: Results, given: Mapping | None, scen_file: object | No
     rows = []
     for name, item in info.items():
         weight = item.get("weight", weights.get(name, math.nan))
-        label = labels.scenario(name, lang)
-        rows.append({t["scenario"]: label if label == name else f"{label} ({name})",
+        rows.append({t["scenario"]: labels.scenario(name, lang),
                      t["weight"]: float(weight),
                      t["description"]: " ".join(str(item.get("description", "")).split()),
                      t["shift_means"]: _shift_text(item.get("shift") or {}, lang),

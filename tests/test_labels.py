@@ -74,12 +74,14 @@ def test_the_old_copies_are_gone():
             assert not hasattr(module, name), f"sim.{module.__name__}.{name}"
 
 
-def test_the_models_notes_and_bases_read_in_chinese():
-    """Every note and basis the shipped Qingdao file produces has a Chinese wording (a change of wording
+def test_the_models_notes_bases_and_reasons_read_in_chinese():
+    """Every note, basis and reason for not simulating the shipped Qingdao file produces has a Chinese wording (a change of wording
     in sim/plan.py that labels does not know fails here)."""
     res = sim.run(ROOT / "scenarios" / "qingdao-2024.yaml", paths=1000, seed=1)
-    texts = [labels.note(n, "zh") for n in res.notes] + [labels.basis(str(b), "zh")
-                                                         for b in res.data["basis"].values]
+    texts = ([labels.note(n, "zh") for n in res.notes]
+             + [labels.basis(str(b), "zh") for b in res.data["basis"].values]
+             + [labels.reason(x.reason, "zh") for x in res.skipped])
+    assert res.skipped
     assert len(res.notes) >= 3
     families = ModelSpec.load(ROOT / "models" / "industry.yaml").families  # ids, as process ids are
     for text in texts:
