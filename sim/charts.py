@@ -230,18 +230,6 @@ def _recent(hist: pd.Series, fan: _Fan, last_year: int) -> pd.Series:
     return hist[hist.index >= fan.x[0] - HISTORY_YEARS]
 
 
-
-
-
-
-
-
-
-
-def _scenario_text(name: str, lang: str) -> str:
-    return words.scenario(name, lang)
-
-
 def _indicator_name(results: Results, indicator: str, lang: str) -> str:
     name = str(results.data[f"indicator_name_{lang}"].sel(indicator=indicator).item())
     return name if lang == "zh" else _english_safe(name)
@@ -439,8 +427,8 @@ def _heading(fig: Figure, results: Results, scenario: str, lang: str, asked: str
     """The figure's title on the left, the run it comes from on the right (small, grey)."""
     a = results.data.attrs
     where = f"{words.region(str(a.get('region', '')), lang)} {a.get('target_year', '')}".strip()
-    what = (f"{words.CHART[lang]['scenario']}: {_scenario_text(scenario, lang)}" if lang == "en"
-            else f"{_scenario_text(scenario, lang)}{words.CHART[lang]['scenario']}") if scenario else ""
+    what = (f"{words.CHART[lang]['scenario']}: {words.scenario(scenario, lang)}" if lang == "en"
+            else f"{words.scenario(scenario, lang)}{words.CHART[lang]['scenario']}") if scenario else ""
     title, footer = " · ".join(x for x in (where, what) if x), _footer(results, lang, asked)
     if lang == "en":
         title, footer = _english_safe(title), _english_safe(footer)
@@ -532,7 +520,7 @@ def compare_fans(results: Results | Sequence[Results], indicator: str, *,
         names = ([s for s in map(str, results.data["scenario"].values) if s != WEIGHTED]
                  if scenarios is None else [scenarios] if isinstance(scenarios, str) else list(scenarios))
         items = [(results, s) for s in names]
-        default_labels = [_scenario_text(s, shown) for s in names]
+        default_labels = [words.scenario(s, shown) for s in names]
     else:
         runs = list(results)
         names = ([scenarios or WEIGHTED] * len(runs) if scenarios is None or isinstance(scenarios, str)
@@ -616,7 +604,7 @@ def _run_label(r: Results, scenario: str, lang: str) -> str:
     stem = str(a.get("scenario_file", "")).rsplit("/", 1)[-1].removesuffix(".yaml")
     stem = stem or str(a.get("region", ""))
     as_of = f" ({words.CHART[lang]['as_of'].format(as_of=a['as_of'])})" if a.get("as_of") else ""
-    label = f"{stem}{as_of} · {_scenario_text(scenario, lang)}"
+    label = f"{stem}{as_of} · {words.scenario(scenario, lang)}"
     return label if lang == "zh" else _english_safe(label)
 
 

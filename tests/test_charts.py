@@ -307,3 +307,22 @@ def test_cjk_font_detection_finds_an_installed_font():
 
     path = font_manager.findfont(font_manager.FontProperties(family=found), fallback_to_default=False)
     assert charts._has_chinese(path)
+
+
+def test_tornados_draw_only_the_assumptions_that_move_a_probability():
+    import pandas as pd
+
+    def row(target, process, swing):
+        return {"target": target, "assumption": f"{process} mean", "step": "±1", "p_low": 0.5 - swing / 2,
+                "p_base": 0.5, "p_high": 0.5 + swing / 2, "swing": swing, "process": process, "moved": "mean",
+                "size": 1.0, "unit": "%"}
+
+    table = pd.DataFrame([row("t1", "g", 0.2), row("t1", "h", 0.0), row("t2", "g", 0.0), row("t2", "h", 0.0)])
+    fig = charts.tornado_grid(table, ["t1", "t2"], lang="en", names={"t1": "Target one"})
+    first, second = fig.axes[:2]
+    assert [t.get_text() for t in first.get_yticklabels()] == ["g mean ±1.0 pp"]
+    assert len(first.patches) == 2  # one bar down, one up
+    assert first.get_title(loc="left") == "Target one (base 50%)"
+    assert _by_gid(second, "no-move") and not second.patches
+    assert charts.unmoving(table) == ["h mean"]
+    _render_strict(fig)
