@@ -121,8 +121,8 @@ REPORT = {
         "all_on_track": "Every simulated target is on track.",
         "track": "Through the year", "track_note": "Each point: the weighted probability of meeting the "
         "target with the data published by that month-end ({paths:,} paths, seed {seed}, parameters "
-        "refitted on those data); a point moves when a new figure came in. Grade-D targets are class "
-        "rates and do not move; left out: {left_out}.",
+        "refitted on those data); a point moves when a new figure came in. The {n} grade-D targets are "
+        "class rates, which data do not move: they are left out (listed below).",
         "track_note_none": "Each point: the weighted probability of meeting the target with the data "
         "published by that month-end ({paths:,} paths, seed {seed}, parameters refitted on those data).",
         "track_missing": "No track: {why}.",
@@ -181,7 +181,7 @@ REPORT = {
         "all_on_track": "所有模拟目标均有望实现。",
         "track": "全年概率走势", "track_note": "每个点:以该月末已发布的数据(参数按这些数据重新估计;"
         "路径 {paths:,} 条,随机种子 {seed})计算的目标实现概率(加权);新数据发布时概率随之变化。"
-        "依据为D的目标取同类完成率,不随数据变化,未列入:{left_out}。",
+        "依据为D的{n}个目标取同类完成率,不随数据变化,未列入(见下表)。",
         "track_note_none": "每个点:以该月末已发布的数据(参数按这些数据重新估计;路径 {paths:,} 条,"
         "随机种子 {seed})计算的目标实现概率(加权)。",
         "track_missing": "无全年走势:{why}。",
@@ -428,10 +428,11 @@ def stated(x: float, u: str, lang: str) -> str:
 
 
 def _decimals(se_pp: float) -> int:
-    """Decimals of a percentage that its standard error (in pp) supports: its first significant digit."""
+    """Decimals of a percentage that its standard error (in pp) supports: down to the first
+    significant digit of the error as shown (0.0999 shows as 0.1: one decimal)."""
     if not se_pp > 0:
         return 1
-    return min(3, max(0, -math.floor(math.log10(se_pp))))
+    return min(3, max(0, -math.floor(math.log10(float(f"{se_pp:.0e}")))))
 
 
 def probability(p: float | None, se: float | None) -> str:
@@ -499,16 +500,20 @@ def grade_legend(lang: str, letters: str = "ABCD") -> str:
     return sep.join(f"{g}: {GRADES[lang][g][1]}" for g in letters)
 
 
-def verdict(p: float) -> str:
-    """``on_track`` (P ≥ ON_TRACK), ``at_risk`` (AT_RISK ≤ P < ON_TRACK) or ``unlikely``."""
+def verdict(p: float, se: float | None = None) -> str:
+    """``on_track`` (P ≥ ON_TRACK), ``at_risk`` (AT_RISK ≤ P < ON_TRACK) or ``unlikely``; given its
+    error ``se``, of the probability as :func:`probability` shows it (49.996% ± 0.1 shows as 50.0%:
+    at risk)."""
+    if se is not None and not _missing(se):
+        p = round(100 * float(p), _decimals(100 * float(se))) / 100
     if p >= ON_TRACK:
         return "on_track"
     return "at_risk" if p >= AT_RISK else "unlikely"
 
 
-def verdict_label(p: float, lang: str) -> str:
+def verdict_label(p: float, lang: str, se: float | None = None) -> str:
     """The verdict in words; a dash for a missing probability."""
-    return "—" if _missing(p) else VERDICTS[lang][verdict(p)]
+    return "—" if _missing(p) else VERDICTS[lang][verdict(p, se)]
 
 
 def note(text: str, lang: str) -> str:

@@ -376,18 +376,19 @@ def _summary(results: Results, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         grade = str(row["evidence"].item())
         name = _name(results, target, lang)
         wide.append({t["id"]: target, t["target"]: name, "probability": p, "std_error": se,
-                     t["verdict"]: labels.verdict_label(p, lang), t["grade"]: labels.grade(grade, lang)})
+                     t["verdict"]: labels.verdict_label(p, lang, se), t["grade"]: labels.grade(grade, lang)})
         shown.append({t["target"]: name, t["probability"]: labels.probability(p, se),
-                      t["verdict"]: labels.verdict_label(p, lang), t["grade"]: labels.grade(grade, lang)})
+                      t["verdict"]: labels.verdict_label(p, lang, se), t["grade"]: labels.grade(grade, lang)})
     return pd.DataFrame(wide), pd.DataFrame(shown)
 
 
 def _at_risk(results: Results) -> list[str]:
     """The simulated targets (not 'all', not grade D) whose weighted probability is not on track."""
-    d = results.data
-    p = d["probability"].sel(scenario=WEIGHTED)
-    return [str(tid) for tid, g, v in zip(d["target"].values, d["evidence"].values, p.values, strict=True)
-            if tid != ALL and g != "D" and labels.verdict(float(v)) != "on_track"]
+    d = results.data.sel(scenario=WEIGHTED)
+    rows = zip(d["target"].values, d["evidence"].values, d["probability"].values, d["std_error"].values,
+               strict=True)
+    return [str(tid) for tid, g, p, se in rows
+            if tid != ALL and g != "D" and labels.verdict(float(p), float(se)) != "on_track"]
 
 
 def _sentences(results: Results, required: pd.DataFrame | None, lang: str) -> list[str]:
@@ -766,14 +767,15 @@ def _answer(summary: pd.DataFrame, results: Results, lang: str, graded_d: bool) 
                                  mine, strict=True):
         if not keep:
             continue
-        p = float(d["probability"].sel(scenario=WEIGHTED, target=target).item())
+        row_d = d.sel(target=target)
+        p, se = float(row_d["probability"].sel(scenario=WEIGHTED).item()), _uncertainty(row_d, WEIGHTED)
         cells = []
         for c, v in zip(cols, row, strict=True):
             label = f' data-label="{_e(c)}"'
             if c == t["probability"]:
                 cells.append(f'<td class="num"{label}>{_e(v)}</td>')
             elif c == t["verdict"] and p == p:
-                cells.append(f'<td{label}><span class="verdict {labels.verdict(p)}">{_e(v)}</span></td>')
+                cells.append(f'<td{label}><span class="verdict {labels.verdict(p, se)}">{_e(v)}</span></td>')
             else:
                 cells.append(f"<td{label}>{_e(v)}</td>")
         tr = ' class="joint"' if target == ALL else ""
@@ -825,8 +827,8 @@ def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFram
         add(f'<h2 id="track">{_e(t["track"])}</h2>')
         add(_img(charts.track, t["track"], "chart signature"))
         key = "track_note" if track.left_out else "track_note_none"
-        left = ", ".join(track.name(x, lang) for x in track.left_out)
-        add(f'<p class="note">{_e(t[key].format(paths=track.paths, seed=track.seed, left_out=left))}</p>')
+        note = t[key].format(paths=track.paths, seed=track.seed, n=len(track.left_out))
+        add(f'<p class="note">{_e(note)}</p>')
     elif isinstance(parts.track, str):
         add(f'<h2 id="track">{_e(t["track"])}</h2>')
         add(f'<p class="note">{_e(t["track_missing"].format(why=parts.track))}</p>')

@@ -19,6 +19,7 @@ IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", re.ASCII)  # process an
     (0.99621, 0.00021, "99.62% ± 0.02"),   # in the second: two
     (0.947, 0.036, "95% ± 4"),             # whole points (a class rate's posterior sd)
     (0.5, 0.0004, "50.00% ± 0.04"),
+    (0.26721, 0.000999, "26.7% ± 0.1"),    # an error that shows as 0.1 supports one decimal
     (1.0, 0.0, "100.0% ± 0.0"),
     (float("nan"), 0.01, "—"),
 ])
@@ -49,6 +50,10 @@ def test_verdict_bands():
     assert labels.verdict(0.5) == "at_risk" and labels.verdict(0.4999) == "unlikely"
     assert labels.verdict_label(0.95, "zh") == "有望实现" and labels.verdict_label(0.2, "en") == "unlikely"
     assert labels.verdict_label(float("nan"), "en") == "—"
+    # with its error, the verdict of the probability as shown: 49.996% ± 0.1 reads 50.0%, at risk
+    assert labels.probability(0.49996, 0.001) == "50.0% ± 0.1"
+    assert labels.verdict(0.49996, 0.001) == "at_risk" and labels.verdict(0.49996) == "unlikely"
+    assert labels.verdict(0.8951, 0.04) == "on_track"  # "90% ± 4"
 
 
 def test_scenario_region_and_grade_names():
