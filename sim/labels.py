@@ -366,9 +366,17 @@ def level(x: float | None, u: str, lang: str) -> str:
     if _missing(x):
         return "—"
     if lang == "en" and u in AMOUNT_EN:
-        name, factor = AMOUNT_EN[u]
-        return f"{number(float(x) * factor)} {name}"
+        return f"{_bare(x, u, lang)} {AMOUNT_EN[u][0]}"
     return with_unit(number(x), u, lang)
+
+
+def _bare(x: float | None, u: str, lang: str) -> str:
+    """A value's number without its unit, in the unit :func:`value` shows it in."""
+    if _missing(x):
+        return "—"
+    if u in ("%", "pp", "个百分点"):
+        return f"{float(x):.1f}"
+    return number(float(x) * AMOUNT_EN[u][1] if lang == "en" and u in AMOUNT_EN else x)
 
 
 def growth(x: float | None) -> str:
@@ -413,13 +421,8 @@ def value(x: float | None, u: str, lang: str) -> str:
 
 
 def interval(median: float | None, low: float | None, high: float | None, u: str, lang: str) -> str:
-    """A median and its range: a rate's unit once (``9.7% [-2.3, 21.7]``), a level's each time."""
-    def bare(x: float | None) -> str:
-        return "—" if _missing(x) else f"{float(x):.1f}"
-
-    if u in ("%", "pp", "个百分点"):
-        return f"{value(median, u, lang)} [{bare(low)}, {bare(high)}]"
-    return f"{level(median, u, lang)} [{level(low, u, lang)}, {level(high, u, lang)}]"
+    """A median and its range, the unit once (``9.7% [-2.3, 21.7]``, ``1.06 trn yuan [1.03, 1.08]``)."""
+    return f"{value(median, u, lang)} [{_bare(low, u, lang)}, {_bare(high, u, lang)}]"
 
 
 def stated(x: float, u: str, lang: str) -> str:

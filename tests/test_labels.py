@@ -41,6 +41,9 @@ def test_growth_levels_points_and_shifts():
     assert labels.number(0.52954) == "0.53" and labels.number(123.456) == "123.5"
     assert labels.number(float("nan")) == "—"
     assert labels.interval(9.7, -2.3, 21.7, "%", "en") == "9.7% [-2.3, 21.7]"
+    assert labels.interval(1.0612, 1.031, 1.08, "万亿元", "en") == "1.06 trn yuan [1.03, 1.08]"
+    assert labels.interval(1165, 1075, 1271, "亿元", "en") == "116.5 bn yuan [107.5, 127.1]"
+    assert labels.interval(10445, 7971, 13719, "家", "zh") == "10,445家 [7,971, 13,719]"
     assert labels.stated(6.5, "%", "zh") == "6.5%" and labels.stated(1, "万亿元", "zh") == "1万亿元"
 
 
