@@ -330,8 +330,6 @@ def _report(args: argparse.Namespace) -> int:
 def _track(args: argparse.Namespace) -> int:
     if args.chart:
         check_place(args.chart, force=True)
-    if args.start and args.end and args.end < args.start:
-        raise SimError(f"--to {args.end} is before --from {args.start}; give a later --to")
     result = _tracked(args.scenario, args, args.start, args.end, args.paths)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=1))

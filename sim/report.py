@@ -2,10 +2,12 @@
 
 ``write_report(results, "reports/jinan-2025")`` writes
 
-- ``index.html``: self-contained (inline CSS, charts as base64 PNG, nothing fetched from anywhere):
-  the probability table, the fan charts, any extra tables, every target's clause and source, what
-  was not simulated and why, the notes, the scenario assumptions, the data used with its hashes and
-  sources, the quantiles, and the seed, paths and versions;
+- ``index.html``: self-contained (inline CSS, charts as base64 PNG, nothing fetched from anywhere),
+  in one language: the answer first (each target's weighted probability, its verdict and evidence,
+  and for each target at risk the growth that would give 80%), the probability through the year
+  (``sim.track``), the table by scenario, the fan charts, required growth, tornado charts, every
+  target's clause and source, what was not simulated and why, the notes, the scenario assumptions,
+  the data used with its hashes and sources, the quantiles, and the seed, paths and versions;
 - ``probabilities.csv`` (the ``--json`` records), ``quantiles.csv`` (indicator and target quantiles),
   ``report.xlsx`` (one sheet per table) and ``results.nc`` (``results.data``; its observed history
   in the group ``history``).
@@ -228,8 +230,9 @@ class _Charts:
     tornado: tuple[bytes, list[str]] | None  # and the assumptions left out as they move nothing
 
 
-def _has_track(track: object) -> bool:
-    return track is not None and not isinstance(track, str)
+def _has_track(track: Track | str | None) -> bool:
+    """Whether there is a track to draw (a reason instead, or no row at any date, is none)."""
+    return track is not None and not isinstance(track, str) and len(track.table) > 0
 
 
 def _write_netcdf(path: Path, results: Results, engine: str) -> None:
@@ -829,9 +832,10 @@ def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFram
         key = "track_note" if track.left_out else "track_note_none"
         note = t[key].format(paths=track.paths, seed=track.seed, n=len(track.left_out))
         add(f'<p class="note">{_e(note)}</p>')
-    elif isinstance(parts.track, str):
+    elif parts.track is not None:
+        why = parts.track if isinstance(parts.track, str) else "; ".join(parts.track.notes)
         add(f'<h2 id="track">{_e(t["track"])}</h2>')
-        add(f'<p class="note">{_e(t["track_missing"].format(why=parts.track))}</p>')
+        add(f'<p class="note">{_e(t["track_missing"].format(why=why))}</p>')
 
     class_rates = _answer(summary, results, lang, graded_d=True)
     if class_rates:

@@ -49,7 +49,7 @@ class Track:
     def wide(self, lang: str = "en") -> pd.DataFrame:
         """Dates down, targets across, probabilities in the cells (the spreadsheet's sheet)."""
         frame = self.table.pivot(index="as_of", columns="target", values="probability")
-        frame = frame[[t for t in dict.fromkeys(self.table["target"])]]
+        frame = frame[list(dict.fromkeys(self.table["target"]))]
         frame.columns = [self.name(t, lang) for t in frame.columns]
         frame.index = [d.isoformat() for d in frame.index]
         frame.index.name = labels.TRACK[lang]["date"]
@@ -68,8 +68,7 @@ class Track:
                          t["new"] if bool(group["new_data"].iloc[0]) else t["same"]])
         head = t["head"].format(region=labels.region(self.region, lang), year=self.year, paths=self.paths,
                                 seed=self.seed)
-        lines = [head,
-                 *labels.grid(rows), *(f"  {x}: {self.name(x, lang)}" for x in targets)]
+        lines = [head, *labels.grid(rows), *(f"  {x}: {self.name(x, lang)}" for x in targets)]
         if self.left_out:
             lines.append(t["left_out"].format(names=", ".join(self.left_out)))
         lines += self.notes

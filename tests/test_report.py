@@ -444,3 +444,18 @@ def test_report_in_a_real_browser_at_desktop_and_phone_width(written, written_zh
 def test_netcdf_engine_is_available():
     assert report._netcdf_engine() in {"h5netcdf", "netcdf4"}
 
+
+
+def test_a_track_without_results_says_why(rich, tmp_path):
+    import datetime as dt
+
+    from sim.track import Track
+
+    empty = Track("Testland", 2023, 100, 1, [dt.date(2023, 1, 31)],
+                  pd.DataFrame(columns=["as_of", "target", "probability", "std_error", "evidence", "new_data"]),
+                  {}, notes=["2023-01-31: too few data by then"])
+    page = _html(report.write_report(rich, tmp_path / "r", track=empty))
+    assert "No track: 2023-01-31: too few data by then." in page
+    assert 'class="chart signature"' not in page
+    page = _html(report.write_report(rich, tmp_path / "s", track="a reason"))
+    assert "No track: a reason." in page
