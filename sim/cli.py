@@ -260,7 +260,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
         return 0
     print(f"Sensitivity: {args.scenario} (each assumption moved by its step, one at a time; "
           "sorted by swing)")
-    print(_frame(df, {c: "{:.1%}" for c in ("p_low", "p_base", "p_high", "swing")}))
+    shown = df.drop(columns=["process", "moved", "size", "unit"])  # the assumption's parts, for charts
+    print(_frame(shown, {c: "{:.1%}" for c in ("p_low", "p_base", "p_high", "swing")}))
     if args.chart:
         from sim.charts import tornado_chart
 

@@ -276,9 +276,9 @@ def _tornado_png(results: Results, sens: pd.DataFrame | None, lang: str) -> tupl
     d = results.data
     names = {str(tid): str(d["name_zh" if lang == "zh" else "name_en"].sel(target=tid).item())
              for tid in d["target"].values}
-    targets = list(dict.fromkeys(str(tid) for tid in sens["target"]))
     still = unmoving(sens)
-    moved = [tid for tid in targets if (sens.loc[sens["target"] == tid, "swing"] > 0).any()]
+    moving = set(sens.loc[sens["swing"] > 0, "target"].astype(str))
+    moved = [tid for tid in map(str, d["target"].values) if tid in moving]  # in the file's order
     if not moved:
         return b"", still
     return _png(tornado_grid(sens, moved, lang=lang, names=names)), still
