@@ -675,10 +675,12 @@ def _moving(table: pd.DataFrame, target: str, top: int) -> pd.DataFrame:
     return mine.nlargest(top, "swing").iloc[::-1]
 
 
-def unmoving(table: pd.DataFrame) -> list[str]:
-    """The assumptions (``assumption`` column) that move no target's probability."""
+def unmoving(table: pd.DataFrame, lang: str = "en") -> list[str]:
+    """The assumptions (with their steps, in ``lang``) that move no target's probability."""
     swing = table.groupby("assumption", sort=False)["swing"].max()
-    return [str(a) for a, s in swing.items() if not s > 0]
+    still = {a for a, s in swing.items() if not s > 0}
+    return [words.assumption(row, lang) for row in table.drop_duplicates("assumption").itertuples()
+            if row.assumption in still]
 
 
 def track_chart(track: Track, *, lang: str = "zh") -> Figure:

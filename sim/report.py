@@ -276,7 +276,7 @@ def _tornado_png(results: Results, sens: pd.DataFrame | None, lang: str) -> tupl
     d = results.data
     names = {str(tid): str(d["name_zh" if lang == "zh" else "name_en"].sel(target=tid).item())
              for tid in d["target"].values}
-    still = unmoving(sens)
+    still = unmoving(sens, lang)
     moving = set(sens.loc[sens["swing"] > 0, "target"].astype(str))
     moved = [tid for tid in map(str, d["target"].values) if tid in moving]  # in the file's order
     if not moved:

@@ -324,5 +324,6 @@ def test_tornados_draw_only_the_assumptions_that_move_a_probability():
     assert len(first.patches) == 2  # one bar down, one up
     assert first.get_title(loc="left") == "Target one (base 50%)"
     assert _by_gid(second, "no-move") and not second.patches
-    assert charts.unmoving(table) == ["h mean"]
+    assert charts.unmoving(table) == ["h mean ±1.0 pp"]
+    assert charts.unmoving(table, "zh") == ["h 均值 ±1.0个百分点"]
     _render_strict(fig)

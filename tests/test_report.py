@@ -49,8 +49,9 @@ def analyses(rich_path, tmp_path_factory):
     a track through 2023 of a project with figures published in the year."""
     req = required_growth(rich_path, paths=4000, seed=7)
     sens = sensitivity(rich_path, paths=4000, seed=7)
-    still = sens.drop_duplicates("target").assign(assumption="h mean", process="h", swing=0.0,
-                                                   p_low=sens["p_base"].iloc[0], p_high=sens["p_base"].iloc[0])
+    still = sens.drop_duplicates("target").assign(assumption="h mean", process="h", moved="mean", size=1.0,
+                                                   unit="%", swing=0.0, p_low=sens["p_base"].iloc[0],
+                                                   p_high=sens["p_base"].iloc[0])
     tracked = track(make_tracked_project(tmp_path_factory.mktemp("tracked")), paths=2000, seed=7)
     return req, pd.concat([sens, still], ignore_index=True), tracked
 
@@ -281,8 +282,8 @@ def test_grade_d_rows_show_the_class_rate_and_no_quantiles(tmp_path):
 
 def test_tornados_leave_out_what_moves_nothing(written, written_zh):
     page = _html(written)
-    assert "Left out, as they move no probability: h mean." in page
-    assert "以下假设不改变任何概率,未画出:h mean。" in _html(written_zh)
+    assert "Left out, as they move no probability: h mean ±1.0 pp." in page
+    assert "以下假设不改变任何概率,未画出:h 均值 ±1.0个百分点。" in _html(written_zh)
     assert "<td>h mean" not in page  # no table of zeros
 
 
