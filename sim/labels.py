@@ -39,7 +39,7 @@ AMOUNT_EN = {"亿元": ("bn yuan", 0.1), "亿": ("bn yuan", 0.1), "千亿元": (
              "千亿": ("bn yuan", 100.0), "万亿元": ("trn yuan", 1.0), "万亿": ("trn yuan", 1.0),
              "万家": ("firms", 1e4), "万户": ("firms", 1e4), "万个": ("units", 1e4), "万人": ("people", 1e4),
              "万亩": ("mu", 1e4)}
-UNIT_ZH = {"pp": "个百分点", "index": "指数", "P": "P", "EFLOPS": "EFLOPS"}
+UNIT_ZH = {"pp": "个百分点", "index": "指数"}
 
 SCENARIO_ZH = {"baseline": "基准", "base": "基准", "central": "中性", "downside": "下行",
                "upside": "上行", "optimistic": "乐观", "pessimistic": "悲观", "severe": "严重下行",
@@ -293,12 +293,6 @@ _BASIS_ZH = (
 )
 
 
-def _class_zh(name: str) -> str:
-    from sim.targets import CLASSES
-
-    return CLASSES[name].zh if name in CLASSES else name
-
-
 # Why a target has no probability (sim/targets.py NOT_SIMULATED, sim/plan.py), phrase by phrase
 _REASONS_ZH = (
     (re.compile(r"not one quantity: it sets a number for each city, county or zone"),
@@ -543,6 +537,13 @@ def _translate(text: str, patterns: tuple) -> str:
         if pattern.match(text):
             return pattern.sub(repl, text, count=1)
     return text
+
+
+def _class_zh(name: str) -> str:
+    """A class of past targets in Chinese (sim/targets.py)."""
+    from sim.targets import CLASSES  # here: it loads numpy, which the CLI loads after its signal handlers
+
+    return CLASSES[name].zh if name in CLASSES else name
 
 
 def width(text: str) -> int:
