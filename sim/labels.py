@@ -452,6 +452,11 @@ def percent(p: float) -> str:
 
 # --- words -------------------------------------------------------------------------------------------
 
+def join(items: list[str], lang: str) -> str:
+    """A list in a sentence: 、 between Chinese items, a comma between English ones."""
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
 def region(name: str, lang: str) -> str:
     """A region's name: Chinese in Chinese (unknown names as they are)."""
     return REGION_ZH.get(name, name) if lang == "zh" else name

@@ -866,7 +866,7 @@ def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFram
         else:
             add(f"<p>{_e(t['no_sensitivity'])}</p>")
         if still and png:
-            add(f'<p class="note left-out">{_e(t["left_out"].format(names=", ".join(still)))}</p>')
+            add(f'<p class="note left-out">{_e(t["left_out"].format(names=labels.join(still, lang)))}</p>')
 
     for k, (name, frame) in enumerate(extra.items()):
         add(f'<h2 id="extra-{k + 1}">{_e(name)}</h2>')

@@ -70,7 +70,7 @@ class Track:
                                 seed=self.seed)
         lines = [head, *labels.grid(rows), *(f"  {x}: {self.name(x, lang)}" for x in targets)]
         if self.left_out:
-            lines.append(t["left_out"].format(names=", ".join(self.left_out)))
+            lines.append(t["left_out"].format(names=labels.join(self.left_out, lang)))
         lines += self.notes
         return "\n".join(lines)
 
