@@ -376,7 +376,7 @@ def _headline(ax: Axes, title: str, targets: list[_Target]) -> None:
 
 
 def _frame(ax: Axes, years: Sequence[float], unit: str, lang: str, relative: bool) -> None:
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8, min_n_ticks=1))
     if len(years):
         lo, hi = min(years), max(years)
         ax.set_xlim(lo - 0.4, hi + 0.4)

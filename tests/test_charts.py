@@ -179,6 +179,8 @@ def test_rate_without_history_fans_over_the_files_year_only(rich):
     # nothing observed: no year before the file's (2023) is worth a fan; one year is drawn as a box
     np.testing.assert_allclose(median.get_ydata(), [q.sel(year=2023).item()] * 2)
     assert median.get_xdata().tolist() == [2022.75, 2023.25]
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks == [2023]  # years, never fractions of one
     (marker,) = _by_gid(ax, "target-rate_low")
     assert marker.get_ydata()[0] == pytest.approx(0.06)
 
