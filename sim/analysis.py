@@ -68,7 +68,8 @@ def required_growth(scenario_path: str | Path, *, levels: tuple[float, ...] = LE
                     as_of: dt.date | None = None, threads: int | None = None) -> pd.DataFrame:
     """For each target, the shift of its lever's mean that gives each probability in ``levels``.
 
-    Columns: target, lever, level, shift (in the lever's unit, from the scenario file's year),
+    Columns: target, lever, unit (the lever's), level, shift (in the lever's unit, from the scenario
+    file's year),
     probability_now (with no shift), growth (the median of the target indicator's yearly change in
     the target year with that shift: the rate itself, the % change of a level, the pp change of a
     share) and note (why a level has no answer: out of reach, or the lever already observed).
@@ -89,8 +90,8 @@ def required_growth(scenario_path: str | Path, *, levels: tuple[float, ...] = LE
             observed = all(not np.isnan(pin_b[p, t]) and pin_a[p, t] == 0
                            for t in range(t0, plan.tgt.t[j] + 1))
             if observed:
-                rows += [{"target": plan.targets[j], "lever": proc, "level": q, "shift": np.nan,
-                          "probability_now": now[j], "growth": np.nan,
+                rows += [{"target": plan.targets[j], "lever": proc, "unit": model.processes[proc].unit,
+                          "level": q, "shift": np.nan, "probability_now": now[j], "growth": np.nan,
                           "note": f"{proc} is already observed for the target year"} for q in levels]
                 targets = [k for k in targets if k != j]
         if not targets:
@@ -100,7 +101,8 @@ def required_growth(scenario_path: str | Path, *, levels: tuple[float, ...] = LE
             shifts = [solved.get((j, q), np.nan) for q in levels]
             growth = _implied_growth(plan, base, j, proc, year, shifts, mc)
             for q, d, g in zip(levels, shifts, growth, strict=True):
-                rows.append({"target": plan.targets[j], "lever": proc, "level": q, "shift": d,
+                rows.append({"target": plan.targets[j], "lever": proc, "unit": model.processes[proc].unit,
+                             "level": q, "shift": d,
                              "probability_now": now[j], "growth": g,
                              "note": "" if np.isfinite(d) else "out of reach of the searched shifts"})
     order = {t: k for k, t in enumerate(plan.targets)}
@@ -173,25 +175,26 @@ def sensitivity(scenario_path: str | Path, *, scenario: str | None = None, paths
 
     Assumptions: each process's mean, down and up by ``STEP`` of its unit (1 pp for growth rates,
     0.02 for logit changes), and its volatility divided and multiplied by ``VOL_STEP``; both from
-    the scenario file's year. Columns: target, assumption, step, p_low, p_base, p_high, swing.
+    the scenario file's year. Columns: target, assumption, step, p_low, p_base, p_high, swing, and
+    the assumption's parts: process, moved (mean or volatility), size (the step), unit (the process's).
     """
     plan, model, year, base = _base_plan(scenario_path, scenario, as_of)
-    moves = [("base", Edit("base"))]
+    moves = [("base", "", "", Edit("base"))]
     for proc in plan.processes:
         step = STEP[model.processes[proc].unit]
-        moves += [(f"{proc} mean", Edit(f"{proc}-", shift={proc: -step})),
-                  (f"{proc} mean", Edit(f"{proc}+", shift={proc: step})),
-                  (f"{proc} volatility", Edit(f"{proc}/", volatility={proc: 1 / VOL_STEP})),
-                  (f"{proc} volatility", Edit(f"{proc}*", volatility={proc: VOL_STEP}))]
-    probs = _probabilities(plan.variants(base, [e for _, e in moves], year), _Draws(paths, seed, threads))
+        moves += [(proc, "mean", step, Edit(f"{proc}-", shift={proc: -step})),
+                  (proc, "mean", step, Edit(f"{proc}+", shift={proc: step})),
+                  (proc, "volatility", VOL_STEP, Edit(f"{proc}/", volatility={proc: 1 / VOL_STEP})),
+                  (proc, "volatility", VOL_STEP, Edit(f"{proc}*", volatility={proc: VOL_STEP}))]
+    probs = _probabilities(plan.variants(base, [m[-1] for m in moves], year), _Draws(paths, seed, threads))
     rows = []
     for j, target in enumerate(plan.targets):
         for k in range(1, len(moves), 2):
-            name, high = moves[k][0], moves[k + 1][1]
-            step = (f"±{abs(next(iter(high.shift.values()))):g}" if high.shift
-                    else f"÷/×{next(iter(high.volatility.values())):g}")
+            proc, moved, size, _ = moves[k]
+            step = f"±{size:g}" if moved == "mean" else f"÷/×{size:g}"
             lo, hi = probs[k, j], probs[k + 1, j]
-            rows.append({"target": target, "assumption": name, "step": step, "p_low": lo,
-                         "p_base": probs[0, j], "p_high": hi, "swing": abs(hi - lo)})
+            rows.append({"target": target, "assumption": f"{proc} {moved}", "step": step, "p_low": lo,
+                         "p_base": probs[0, j], "p_high": hi, "swing": abs(hi - lo), "process": proc,
+                         "moved": moved, "size": size, "unit": model.processes[proc].unit})
     out = pd.DataFrame(rows)
     return out.sort_values(["target", "swing"], ascending=[True, False], kind="stable").reset_index(drop=True)

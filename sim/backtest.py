@@ -28,7 +28,7 @@ import pandas as pd
 import scoringrules as sr
 from scipy import stats
 
-from sim import api, calibrate, ledger, observations, targets
+from sim import api, calibrate, labels, ledger, observations, targets
 from sim.errors import SimError
 from sim.observations import NATIONAL
 from sim.spec import ModelSpec, ParamsFile, ScenarioFile
@@ -64,7 +64,8 @@ class Backtest:
                  "\nThe model by vintage and year:", self.by_year.round(3).to_string(),
                  "\nPIT by decile (flat if calibrated) and the test of its uniformity:",
                  self.pit.round(3).to_string(),
-                 "\nThe model by evidence grade (A: own history; B: a few own values; C: none):",
+                 "\nThe model by evidence grade ("
+                 + "; ".join(f"{g}: {labels.GRADES['en'][g][0]}" for g in "ABC") + "):",
                  self.by_evidence.round(3).to_string()]
         if len(self.reference):
             parts += ["\nGrade D: class rates known at the start of each past target's year, against its "

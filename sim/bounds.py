@@ -96,6 +96,8 @@ SHOCK = Bound("a shock (% of a level, points of a rate or share)", -100, 100, op
 VOLATILITY = Bound("a volatility multiplier", 0, 10, open_low=True)
 GRID_CASES = 5_000  # files x shifts x volatilities of one sweep
 KEPT_VALUES = 400_000_000  # kept paths x scenarios x indicators x years: 3.2 GB of float64
+TRACK_PATHS = 20_000  # sim track: paths at each date (a refit at each date costs more than the paths)
+TRACK_DATES = 36  # sim track: month-ends at most (three years of monthly figures)
 FIRST_DATE = "2000-01-01"  # --as-of: no figure in calibration/data was published before it
 
 

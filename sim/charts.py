@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import matplotlib as mpl
 import matplotlib.ticker
@@ -32,15 +33,21 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from sim import labels as words
 from sim import units
 from sim.errors import SimError
 from sim.results import ALL, QUANTILES, WEIGHTED, Results
+
+if TYPE_CHECKING:
+    from sim.track import Track
 
 # Outermost band first: (low quantile, high quantile, tone).
 BANDS = ((0.05, 0.95, "#cfe0f1"), (0.10, 0.90, "#9fc2e4"), (0.25, 0.75, "#5f97cf"))
 MEDIAN_COLOUR = "#0b3d78"
 HISTORY_COLOUR = "#222222"
 TARGET_COLOUR = "#c0392b"
+TRACK_COLOURS = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d68910", "#138d90", "#7f7f7f", "#5d4037",
+                 "#e91e63", "#827717")
 COMPARE_COLOURS = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d68910", "#138d90", "#7f7f7f")
 
 # Families tried first, in order (simplified Chinese forms first); any other installed font whose
@@ -56,34 +63,6 @@ _CJK_NAME = re.compile(r"cjk|han sans|han serif|wenquanyi|wqy|droid sans fallbac
 _CJK_FILE = re.compile(r"cjk|sourcehan|wqy|wenquanyi|droidsansfallback|notosanssc|notoserifsc|uming|ukai",
                        re.IGNORECASE)
 _CJK_CHARS = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
-
-UNIT_EN = {"元": "yuan", "万元": "10k yuan", "亿元": "100 mn yuan", "千亿元": "100 bn yuan",
-           "万亿元": "trn yuan", "家": "firms", "户": "firms", "个": "units", "万家": "10k firms",
-           "万户": "10k firms", "万个": "10k units", "座": "units", "个百分点": "pp", "%": "%",
-           "pp": "pp", "index": "index", "": ""}
-UNIT_ZH = {"pp": "个百分点", "index": "指数"}
-
-TEXT = {
-    "en": {"median": "median", "band": "{lo}–{hi}th percentile", "observed": "observed",
-           "last": "last observed", "target": "target", "weighted": "weighted", "paths": "paths",
-           "seed": "seed", "relative": "index (last observed = 1)", "no_cjk":
-           "English labels: no Chinese (CJK) font installed", "growth": "growth",
-           "change_since": "change vs {base}", "difference_since": "change vs {base}", "about": "about ",
-           "scenario": "scenario", "compare": "{name}: scenarios compared", "p": "P",
-           "bands": "25–75 / 10–90th percentiles (shaded)",
-           "no_line": "(threshold depends on a simulated {base}: not drawn)"},
-    "zh": {"median": "中位数", "band": "{lo}–{hi}分位区间", "observed": "实际值",
-           "last": "最新实际值", "target": "目标", "weighted": "加权", "paths": "条路径",
-           "seed": "种子", "relative": "指数(最新实际值 = 1)", "no_cjk": "",
-           "growth": "增长", "change_since": "比{base}年", "difference_since": "比{base}年",
-           "about": "左右", "scenario": "情景", "compare": "{name}:情景比较", "p": "概率",
-           "bands": "25–75 / 10–90分位区间(阴影)",
-           "no_line": "(门槛取决于模拟的{base}年值,未画线)"},
-}
-SCENARIO_ZH = {"baseline": "基准", "base": "基准", "downside": "下行", "upside": "上行",
-               "weighted": "加权", "optimistic": "乐观", "pessimistic": "悲观", "central": "中性"}
-_SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "about": "≈"}
-
 
 # --- fonts and language ------------------------------------------------------------------------------
 
@@ -127,9 +106,7 @@ def _has_chinese(fname: str) -> bool:
 
 def chart_language(lang: str) -> str:
     """The language charts are drawn in: ``zh`` only when a CJK font is installed, else ``en``."""
-    if lang not in TEXT:
-        raise SimError(f"lang must be 'zh' or 'en', got {lang!r}")
-    return "zh" if lang == "zh" and cjk_font() else "en"
+    return "zh" if words.check(lang) == "zh" and cjk_font() else "en"
 
 
 def _rc() -> dict:
@@ -141,6 +118,10 @@ def _rc() -> dict:
 def _english_safe(text: str) -> str:
     """Without a CJK font, any stray Chinese character would be drawn as a box: drop them."""
     return text if cjk_font() else _CJK_CHARS.sub("", text).strip()
+
+
+def _safe(text: str, lang: str) -> str:
+    return text if lang == "zh" else _english_safe(text)
 
 
 # --- what one indicator looks like -------------------------------------------------------------------
@@ -219,64 +200,34 @@ def _fan(results: Results, indicator: str, scenario: str, factor: float, hist: p
     simulated = np.flatnonzero(finite & ~fixed)
     if simulated.size == 0:
         return _Fan(np.array([]), np.empty((0, len(QUANTILES))), None)
-    first = simulated[0]
+    # the fan starts at the last observed year before the years still open (years observed earlier,
+    # with simulated gaps between them, are history); with nothing observed, at the file's year
+    last = simulated[-1]
+    before = np.flatnonzero(fixed[:last])
+    if before.size:
+        first = before[-1] + 1
+    else:
+        start = int(d.attrs.get("target_year", years[simulated[0]]))
+        first = next((k for k in simulated if years[k] >= start), simulated[0])
     keep = np.flatnonzero(finite & (np.arange(len(years)) >= first))
     x, q_sim = years[keep], vals[keep]
     anchor = None
-    earlier = hist[hist.index < years[first]]
-    if len(earlier):
-        anchor = (int(earlier.index[-1]), float(earlier.iloc[-1]))
-    else:
-        prior = np.flatnonzero(fixed[:first])
-        if prior.size:
-            anchor = (int(years[prior[-1]]), float(vals[prior[-1], len(QUANTILES) // 2]))
-    if anchor is not None:
-        x = np.concatenate([[anchor[0]], x])
-        q_sim = np.vstack([np.full(len(QUANTILES), anchor[1]), q_sim])
+    if before.size:
+        year = int(years[first - 1])
+        value = float(hist[year]) if year in hist.index else float(vals[first - 1, len(QUANTILES) // 2])
+        anchor = (year, value)
+        x = np.concatenate([[year], x])
+        q_sim = np.vstack([np.full(len(QUANTILES), value), q_sim])
     return _Fan(x.astype(float), q_sim, anchor)
 
 
-def _recent(hist: pd.Series, fan: _Fan) -> pd.Series:
-    """The observed years worth showing beside the fan: the last HISTORY_YEARS before it, and after."""
+def _recent(hist: pd.Series, fan: _Fan, last_year: int) -> pd.Series:
+    """The observed years worth showing beside the fan: the last HISTORY_YEARS before it, and after it
+    up to the run's last year."""
+    hist = hist[hist.index <= last_year]
     if hist.empty or not len(fan.x):
         return hist
     return hist[hist.index >= fan.x[0] - HISTORY_YEARS]
-
-
-def _unit_text(unit: str, lang: str) -> str:
-    if lang == "zh":
-        return UNIT_ZH.get(unit, unit)
-    return UNIT_EN.get(unit, _english_safe(unit))
-
-
-def _with_unit(value: str, unit: str, lang: str) -> str:
-    u = _unit_text(unit, lang)
-    return f"{value}{u}" if u in ("%", "") or (lang == "zh" and u != "pp") else f"{value} {u}"
-
-
-def _num(x: float) -> str:
-    if x != x:
-        return "—"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) >= 100:
-        return f"{x:.4g}"
-    return f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _pct(p: float) -> str:
-    """A probability as people read it: never 100% or 0% unless every path says so."""
-    if 0.995 <= p < 1:
-        return f"{100 * p:.1f}%" if p < 0.9995 else ">99.9%"
-    if 0 < p <= 0.005:
-        return f"{100 * p:.1f}%" if p > 0.0005 else "<0.1%"
-    return f"{100 * p:.0f}%"
-
-
-def _scenario_text(name: str, lang: str) -> str:
-    if lang == "zh":
-        return SCENARIO_ZH.get(name, name)
-    return TEXT["en"]["weighted"] if name == WEIGHTED else name
 
 
 def _indicator_name(results: Results, indicator: str, lang: str) -> str:
@@ -287,7 +238,7 @@ def _indicator_name(results: Results, indicator: str, lang: str) -> str:
 def _targets(results: Results, indicator: str, scenario: str, lang: str, disp_unit: str,
              factor: float) -> list[_Target]:
     d = results.data
-    T = TEXT[lang]
+    T = words.CHART[lang]
     hist_model = _history(results, indicator, 1.0)
     ind_unit = str(d["indicator_unit"].sel(indicator=indicator).item())
     out = []
@@ -313,15 +264,15 @@ def _targets(results: Results, indicator: str, scenario: str, lang: str, disp_un
                     threshold = (b + add) * factor
                 except SimError:
                     threshold = None
-        sym = _SYMBOL.get(cmp, cmp)
-        stated = _with_unit(_num(value), unit, lang)
+        sym = words.comparator(cmp)
+        stated = _safe(words.stated(value, unit, lang), lang)
         if measure == "level":
             what = f"{sym}{stated}" if cmp != "about" or lang == "en" else f"{stated}{T['about']}"
         else:
             lead = T["growth"] if measure == "growth" else T[measure].format(base=base)
             what = f"{lead} {sym}{stated}" if lang == "en" else f"{lead}{sym}{stated}"
         p = d["probability"].sel(scenario=scenario, target=tid).item()
-        label = f"{T['target']} {year}: {what}" + (f" · {T['p']} {_pct(p)}" if p == p else "")
+        label = f"{T['target']} {year}: {what}" + (f" · {T['p']} {words.percent(p)}" if p == p else "")
         if threshold is None and measure != "level":
             label += "\n" + T["no_line"].format(base=base)
         out.append(_Target(tid, year, threshold, label))
@@ -350,7 +301,7 @@ def _draw_history(ax: Axes, hist: pd.Series, lang: str) -> None:
         xs.append(y1)
         ys.append(v1)
     ax.plot(xs, ys, color=HISTORY_COLOUR, lw=1.6, marker="o", ms=3.5, gid="history",
-            label=TEXT[lang]["observed"], zorder=4)
+            label=words.CHART[lang]["observed"], zorder=4)
 
 
 def _draw_fan(ax: Axes, fan: _Fan, lang: str) -> None:
@@ -362,7 +313,7 @@ def _draw_fan(ax: Axes, fan: _Fan, lang: str) -> None:
     for lo, hi, tone in BANDS:
         ax.fill_between(x, q[:, col[lo]], q[:, col[hi]], facecolor=tone, edgecolor="none", lw=0,
                         gid=f"band-{round(100 * lo)}-{round(100 * hi)}", zorder=1)
-    ax.plot(x, q[:, col[0.5]], color=MEDIAN_COLOUR, lw=2.0, gid="median", label=TEXT[lang]["median"],
+    ax.plot(x, q[:, col[0.5]], color=MEDIAN_COLOUR, lw=2.0, gid="median", label=words.CHART[lang]["median"],
             zorder=3)
 
 
@@ -371,10 +322,10 @@ def _draw_anchor(ax: Axes, fan: _Fan, unit: str, lang: str) -> None:
         return
     year, value = fan.anchor
     ax.plot([year], [value], ls="none", marker="o", ms=7, mfc="white", mec=HISTORY_COLOUR, mew=2,
-            gid="last-observed", label=TEXT[lang]["last"], zorder=6)
+            gid="last-observed", label=words.CHART[lang]["last"], zorder=6)
     rising = len(fan.x) > 1 and fan.q[1, len(QUANTILES) // 2] >= value
     # below the fan when it rises, above it when it falls: clear of the bands and the history
-    ax.annotate(f"{year}: {_with_unit(_num(value), unit, lang)}", (year, value),
+    ax.annotate(f"{year}: {_safe(words.level(value, unit, lang), lang)}", (year, value),
                 xytext=(7, -8 if rising else 8), textcoords="offset points", ha="left",
                 va="top" if rising else "bottom", fontsize=8, color=HISTORY_COLOUR, zorder=7,
                 gid="last-observed-label",
@@ -391,7 +342,7 @@ def _draw_targets(ax: Axes, targets: list[_Target], lang: str) -> None:
         ax.axhline(t.threshold, color=TARGET_COLOUR, lw=1.0, ls=(0, (5, 3)), alpha=0.8,
                    gid=f"target-line-{t.tid}", zorder=2)
         ax.plot([t.year], [t.threshold], ls="none", marker="D", ms=7, color=TARGET_COLOUR,
-                mec="white", mew=1, gid=f"target-{t.tid}", label=TEXT[lang]["target"], zorder=8)
+                mec="white", mew=1, gid=f"target-{t.tid}", label=words.CHART[lang]["target"], zorder=8)
         spots.setdefault((t.year, float(f"{t.threshold:.10g}")), []).append(str(k + 1))
     if several:  # one number label per spot: targets with the same threshold share it
         for (year, threshold), numbers in spots.items():
@@ -425,11 +376,11 @@ def _headline(ax: Axes, title: str, targets: list[_Target]) -> None:
 
 
 def _frame(ax: Axes, years: Sequence[float], unit: str, lang: str, relative: bool) -> None:
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8, min_n_ticks=1))
     if len(years):
         lo, hi = min(years), max(years)
         ax.set_xlim(lo - 0.4, hi + 0.4)
-    label = TEXT[lang]["relative"] if relative else _unit_text(unit, lang)
+    label = words.CHART[lang]["relative"] if relative else _safe(words.unit(unit, lang), lang)
     ax.set_ylabel(label)
     ax.grid(True, color="#e5e5e5", lw=0.7)
     ax.set_axisbelow(True)
@@ -438,7 +389,7 @@ def _frame(ax: Axes, years: Sequence[float], unit: str, lang: str, relative: boo
 
 
 def _legend_handles(lang: str, anchor: bool, history: bool, target: bool, fan: bool = True) -> list:
-    T = TEXT[lang]
+    T = words.CHART[lang]
     handles = []
     if fan:
         handles += [Patch(facecolor=tone, label=T["band"].format(lo=round(100 * lo), hi=round(100 * hi)))
@@ -457,7 +408,7 @@ def _legend_handles(lang: str, anchor: bool, history: bool, target: bool, fan: b
 
 def _footer(results: Results, lang: str, asked: str) -> str:
     a = results.data.attrs
-    T = TEXT[lang]
+    T = words.CHART[lang]
     parts = [str(a.get("scenario_file", ""))]
     if "paths" in a:
         sep = " " if lang == "en" else ""
@@ -465,7 +416,7 @@ def _footer(results: Results, lang: str, asked: str) -> str:
     if "seed" in a:
         parts.append(f"{T['seed']} {a['seed']}")
     if a.get("as_of"):
-        parts.append(f"data as of {a['as_of']}" if lang == "en" else f"数据截至 {a['as_of']}")
+        parts.append(T["as_of"].format(as_of=a["as_of"]))
     text = " · ".join(p for p in parts if p)
     if asked == "zh" and lang == "en":
         text += f"\n{T['no_cjk']}"
@@ -475,9 +426,9 @@ def _footer(results: Results, lang: str, asked: str) -> str:
 def _heading(fig: Figure, results: Results, scenario: str, lang: str, asked: str, *, size: float) -> None:
     """The figure's title on the left, the run it comes from on the right (small, grey)."""
     a = results.data.attrs
-    where = f"{a.get('region', '')} {a.get('target_year', '')}".strip()
-    what = (f"{TEXT[lang]['scenario']}: {_scenario_text(scenario, lang)}" if lang == "en"
-            else f"{_scenario_text(scenario, lang)}{TEXT[lang]['scenario']}") if scenario else ""
+    where = f"{words.region(str(a.get('region', '')), lang)} {a.get('target_year', '')}".strip()
+    what = (f"{words.CHART[lang]['scenario']}: {words.scenario(scenario, lang)}" if lang == "en"
+            else f"{words.scenario(scenario, lang)}{words.CHART[lang]['scenario']}") if scenario else ""
     title, footer = " · ".join(x for x in (where, what) if x), _footer(results, lang, asked)
     if lang == "en":
         title, footer = _english_safe(title), _english_safe(footer)
@@ -489,7 +440,7 @@ def _panel(ax: Axes, results: Results, indicator: str, scenario: str, lang: str,
     unit, factor = display_unit(results, indicator)
     hist = _history(results, indicator, factor)
     fan = _fan(results, indicator, scenario, factor, hist)
-    hist = _recent(hist, fan)
+    hist = _recent(hist, fan, int(results.data["year"].max()))
     targets = _targets(results, indicator, scenario, lang, unit, factor)
     ind_kind = str(results.data["indicator_kind"].sel(indicator=indicator).item())
     relative = ind_kind == "level" and hist.empty and unit == ""
@@ -569,7 +520,7 @@ def compare_fans(results: Results | Sequence[Results], indicator: str, *,
         names = ([s for s in map(str, results.data["scenario"].values) if s != WEIGHTED]
                  if scenarios is None else [scenarios] if isinstance(scenarios, str) else list(scenarios))
         items = [(results, s) for s in names]
-        default_labels = [_scenario_text(s, shown) for s in names]
+        default_labels = [words.scenario(s, shown) for s in names]
     else:
         runs = list(results)
         names = ([scenarios or WEIGHTED] * len(runs) if scenarios is None or isinstance(scenarios, str)
@@ -594,7 +545,7 @@ def compare_fans(results: Results | Sequence[Results], indicator: str, *,
         axis = fig.add_subplot() if ax is None else ax
         hist = _history(first, indicator, factor)
         fan0 = _fan(first, indicator, first_scenario, factor, hist)
-        hist = _recent(hist, fan0)
+        hist = _recent(hist, fan0, int(first.data["year"].max()))
         _draw_history(axis, hist, shown)
         legend_items: list = []
         years: list[float] = list(hist.index)
@@ -629,17 +580,17 @@ def compare_fans(results: Results | Sequence[Results], indicator: str, *,
         _frame(axis, years, unit, shown, relative)
         _room_for_anchor_label(axis, fan0)
         name = _indicator_name(first, indicator, shown)
-        _headline(axis, TEXT[shown]["compare"].format(name=name), targets)
-        legend_items.append(Line2D([], [], color="#555555", lw=2.2, label=TEXT[shown]["median"]))
-        legend_items.append(Patch(facecolor="#555555", alpha=0.25, label=TEXT[shown]["bands"]))
+        _headline(axis, words.CHART[shown]["compare"].format(name=name), targets)
+        legend_items.append(Line2D([], [], color="#555555", lw=2.2, label=words.CHART[shown]["median"]))
+        legend_items.append(Patch(facecolor="#555555", alpha=0.25, label=words.CHART[shown]["bands"]))
         legend_items.append(Line2D([], [], color="#555555", lw=0.8, ls=(0, (1, 1.5)),
-                                   label=TEXT[shown]["band"].format(lo=5, hi=95)))
+                                   label=words.CHART[shown]["band"].format(lo=5, hi=95)))
         if not hist.empty:
             legend_items.append(Line2D([], [], color=HISTORY_COLOUR, lw=1.6, marker="o", ms=3.5,
-                                       label=TEXT[shown]["observed"]))
+                                       label=words.CHART[shown]["observed"]))
         if any(t.threshold is not None for t in targets):
             legend_items.append(Line2D([], [], color=TARGET_COLOUR, ls=(0, (5, 3)), marker="D", ms=6,
-                                       mec="white", label=TEXT[shown]["target"]))
+                                       mec="white", label=words.CHART[shown]["target"]))
         axis.legend(handles=legend_items, loc="upper center", bbox_to_anchor=(0.5, -0.08),
                     ncol=min(4, len(legend_items)), fontsize=8, frameon=False)
         if ax is None:
@@ -652,8 +603,8 @@ def _run_label(r: Results, scenario: str, lang: str) -> str:
     a = r.data.attrs
     stem = str(a.get("scenario_file", "")).rsplit("/", 1)[-1].removesuffix(".yaml")
     stem = stem or str(a.get("region", ""))
-    as_of = f" ({'as of' if lang == 'en' else '截至'} {a['as_of']})" if a.get("as_of") else ""
-    label = f"{stem}{as_of} · {_scenario_text(scenario, lang)}"
+    as_of = f" ({words.CHART[lang]['as_of'].format(as_of=a['as_of'])})" if a.get("as_of") else ""
+    label = f"{stem}{as_of} · {words.scenario(scenario, lang)}"
     return label if lang == "zh" else _english_safe(label)
 
 
@@ -666,38 +617,119 @@ def _unique(labels: list[str]) -> list[str]:
     return out
 
 
-def tornado_chart(table: pd.DataFrame, target: str, *, lang: str = "zh", top: int = 10) -> Figure:
+def tornado_chart(table: pd.DataFrame, target: str, *, lang: str = "zh", top: int = 10,
+                  name: str | None = None) -> Figure:
     """Horizontal bars of P(met) with each assumption moved down and up (``sensitivity`` output),
-    widest swing on top, around the base probability."""
-    mine = table[table["target"] == target]
-    if mine.empty:
-        raise SimError(f"no sensitivity rows for target {target!r}")
+    widest swing on top, around the base probability; assumptions that move nothing are left out.
+    ``name`` titles it (default: the target's id)."""
+    return tornado_grid(table, [target], lang=lang, top=top, names={target: name or target}, ncols=1)
+
+
+def tornado_grid(table: pd.DataFrame, targets: Sequence[str], *, lang: str = "zh", top: int = 10,
+                 names: dict[str, str] | None = None, ncols: int = 2) -> Figure:
+    """One tornado per target in a grid (the report's sensitivity section)."""
+    for target in targets:
+        if not (table["target"] == target).any():
+            raise SimError(f"no sensitivity rows for target {target!r}")
     shown = chart_language(lang)
-    base = float(mine["p_base"].iloc[0])
-    rows = mine[mine["swing"] > 0].nlargest(top, "swing").iloc[::-1]
-    if rows.empty:  # e.g. the outcome is already observed: say so rather than draw nothing
-        with mpl.rc_context(_rc()):
-            fig = _new_figure(7.5, 1.6)
-            fig.text(0.5, 0.5, f"{target}: " + ("no assumption moves this probability" if shown == "en"
-                                                else "没有假设改变该概率") + f" ({base:.1%})",
-                     ha="center", va="center")
-        fig.sim_lang = shown
-        return fig
+    T = words.CHART[shown]
+    names = {t: _safe((names or {}).get(t, t), shown) for t in targets}
+    ncols = max(1, min(ncols, len(targets)))
+    nrows = math.ceil(len(targets) / ncols)
+    moving = {t: _moving(table, t, top) for t in targets}
+    row_h = [max(len(moving[t]), 1) for t in targets]
+    height = sum(max(row_h[k:k + ncols]) * 0.32 + 1.3 for k in range(0, len(targets), ncols))
     with mpl.rc_context(_rc()):
-        fig = _new_figure(7.5, 0.45 * len(rows) + 1.6)
+        fig = _new_figure(6.4 * ncols, height + 0.4)
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for ax, target in zip(axes.flat, targets, strict=False):
+            rows = moving[target]
+            base = float(table.loc[table["target"] == target, "p_base"].iloc[0])
+            title = f"{names[target]} ({T['base']} {words.percent(base)})"
+            ax.set_title(title, fontsize=9, loc="left")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+            if rows.empty:  # e.g. the outcome is already observed: say so rather than draw nothing
+                ax.text(0.5, 0.5, T["no_move"], ha="center", va="center", transform=ax.transAxes,
+                        fontsize=8, gid="no-move")
+                ax.set_yticks([])
+                continue
+            ypos = np.arange(len(rows))
+            ax.barh(ypos, rows["p_low"] - base, left=base, color="#c0504d", label=T["down"], gid="low")
+            ax.barh(ypos, rows["p_high"] - base, left=base, color="#4f81bd", label=T["up"], gid="high")
+            ax.axvline(base, color="black", linewidth=1)
+            ax.set_yticks(ypos, [_safe(words.assumption(r, shown), shown) for r in rows.itertuples()],
+                          fontsize=7.5)
+            ax.set_xlabel(T["p_met"], fontsize=8)
+            ax.tick_params(axis="x", labelsize=7.5)
+        for ax in axes.flat[len(targets):]:
+            ax.set_visible(False)
+        handles = [Patch(facecolor="#c0504d", label=T["down"]), Patch(facecolor="#4f81bd", label=T["up"])]
+        fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    fig.sim_lang = shown
+    return fig
+
+
+def _moving(table: pd.DataFrame, target: str, top: int) -> pd.DataFrame:
+    """The assumptions that move a target's probability, the widest swing on top (drawn last)."""
+    mine = table[(table["target"] == target) & (table["swing"] > 0)]
+    return mine.nlargest(top, "swing").iloc[::-1]
+
+
+def unmoving(table: pd.DataFrame, lang: str = "en") -> list[str]:
+    """The assumptions (with their steps, in ``lang``) that move no target's probability."""
+    swing = table.groupby("assumption", sort=False)["swing"].max()
+    still = {a for a, s in swing.items() if not s > 0}
+    return [words.assumption(row, lang) for row in table.drop_duplicates("assumption").itertuples()
+            if row.assumption in still]
+
+
+def track_chart(track: Track, *, lang: str = "zh") -> Figure:
+    """The probability of each simulated target at each month-end (``sim.track``): one line per
+    target, a filled dot where new data came in, an open one where the month's data were the
+    month before's; the verdict bands shaded behind."""
+    shown = chart_language(lang)
+    T = words.CHART[shown]
+    targets = list(dict.fromkeys(track.table["target"]))
+    with mpl.rc_context(_rc()):
+        fig = _new_figure(9.0, 5.2)
         ax = fig.subplots()
-        ypos = np.arange(len(rows))
-        labels = [f"{a} ({s})" for a, s in zip(rows["assumption"], rows["step"], strict=True)]
-        down, up = ("down", "up") if shown == "en" else ("下调", "上调")
-        ax.barh(ypos, rows["p_low"] - base, left=base, color="#c0504d", label=down)
-        ax.barh(ypos, rows["p_high"] - base, left=base, color="#4f81bd", label=up)
-        ax.axvline(base, color="black", linewidth=1)
-        ax.set_yticks(ypos, labels, fontsize=8)
-        ax.set_xlabel("P(met)" if shown == "en" else "实现概率")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        ax.set_title(f"{target}: {'sensitivity' if shown == 'en' else '敏感性'} "
-                     f"({'base' if shown == 'en' else '基准'} {base:.1%})", fontsize=10)
-        ax.legend(fontsize=8, frameon=False, loc="lower right")
+        for lo, hi, tone in ((0, words.AT_RISK, "#fbe9e7"), (words.AT_RISK, words.ON_TRACK, "#fdf5e3"),
+                             (words.ON_TRACK, 1.0, "#e6f4ea")):
+            ax.axhspan(lo, hi, color=tone, zorder=0, lw=0)
+        for k, target in enumerate(targets):
+            rows = track.table[track.table["target"] == target].sort_values("as_of")
+            colour = TRACK_COLOURS[k % len(TRACK_COLOURS)]
+            x = pd.to_datetime(rows["as_of"]).to_numpy()
+            y = rows["probability"].to_numpy(float)
+            ax.plot(x, y, color=colour, lw=1.8, zorder=3, gid=f"track-{target}",
+                    label=_safe(track.name(target, shown), shown))
+            new = rows["new_data"].to_numpy(bool)
+            ax.plot(x[new], y[new], ls="none", marker="o", ms=5, color=colour, zorder=4,
+                    gid=f"track-new-{target}")
+            ax.plot(x[~new], y[~new], ls="none", marker="o", ms=5, mfc="white", mec=colour, zorder=4,
+                    gid=f"track-same-{target}")
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.set_ylabel(T["track_y"])
+        ax.set_xlabel(T["track_x"])
+        dates = pd.to_datetime(pd.Series(track.dates)).to_numpy()
+        step = math.ceil(len(dates) / 12)
+        ax.set_xticks(dates[::step], [d.strftime("%Y-%m") for d in track.dates[::step]], fontsize=8)
+        if len(dates) > 1:
+            pad = (dates[-1] - dates[0]) * 0.03
+            ax.set_xlim(dates[0] - pad, dates[-1] + pad)
+        ax.grid(True, color="#e5e5e5", lw=0.7)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        title = T["track"].format(region=words.region(track.region, shown), year=track.year)
+        ax.set_title(_safe(title, shown), fontsize=11, loc="left")
+        handles, _ = ax.get_legend_handles_labels()
+        handles = [h for h in handles if h.get_label() and not h.get_label().startswith("_")]
+        marks = words.TRACK[shown]
+        handles += [Line2D([], [], ls="none", marker="o", ms=5, color="#555555", label=marks["new"]),
+                    Line2D([], [], ls="none", marker="o", ms=5, mfc="white", mec="#555555",
+                           label=marks["same"])]
+        fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     fig.sim_lang = shown
     return fig
 
@@ -707,7 +739,7 @@ def backtest_chart(pit: pd.DataFrame, reliability: pd.DataFrame, *, lang: str = 
     calibrated; a hump means bands too wide, a U too narrow) and the reliability of the target
     probabilities (on the diagonal if a 70% means met 7 times in 10)."""
     shown = chart_language(lang)
-    en = shown == "en"
+    T = words.CHART[shown]
     deciles = [c for c in pit.columns if c.endswith("%")]
     with mpl.rc_context(_rc()):
         fig = _new_figure(10.0, 4.2)
@@ -720,10 +752,9 @@ def backtest_chart(pit: pd.DataFrame, reliability: pd.DataFrame, *, lang: str = 
         left.axhline(0.1, color="black", linewidth=1, linestyle="--")
         left.set_xticks(np.arange(len(deciles)) + 0.4 - width / 2, [d.split("-")[0] for d in deciles],
                         fontsize=8)
-        left.set_xlabel("PIT decile (%)" if en else "PIT 十分位(%)")
-        left.set_ylabel("share of outcomes" if en else "结果占比")
-        left.set_title("Where outcomes fell in the forecasts" if en else "实际值落在预测分布中的位置",
-                       fontsize=10)
+        left.set_xlabel(T["pit_x"])
+        left.set_ylabel(T["pit_y"])
+        left.set_title(T["pit_title"], fontsize=10)
         left.legend(fontsize=7, frameon=False)
         right.plot([0, 1], [0, 1], color="black", linewidth=1, linestyle="--")
         if len(reliability):
@@ -734,8 +765,8 @@ def backtest_chart(pit: pd.DataFrame, reliability: pd.DataFrame, *, lang: str = 
                                xytext=(4, -10), textcoords="offset points")
         right.set_xlim(0, 1)
         right.set_ylim(0, 1)
-        right.set_xlabel("forecast P(target met)" if en else "预测的目标实现概率")
-        right.set_ylabel("share met" if en else "实际实现比例")
-        right.set_title("Reliability of target probabilities" if en else "目标概率的可靠性", fontsize=10)
+        right.set_xlabel(T["rel_x"])
+        right.set_ylabel(T["rel_y"])
+        right.set_title(T["rel_title"], fontsize=10)
     fig.sim_lang = shown
     return fig

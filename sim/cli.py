@@ -12,11 +12,10 @@ import datetime as dt
 import json
 import signal
 import sys
-import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from sim import bounds, interrupt
+from sim import bounds, interrupt, labels
 from sim.errors import NothingToSimulateError, SimError
 from sim.output import check_place
 
@@ -24,29 +23,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sim.results import Results
+    from sim.track import Track
 
 # numpy, pandas, xarray and numba load only once the signal handlers are in place (see main)
-
-LABELS = {
-    "en": {"target": "target", "last": "last observed", "median": "{year}: median [P10, P90]",
-           "evidence": "ev.",
-           "legend": "P(·): probability of meeting the target ± one Monte Carlo standard error (pp); "
-                     "weighted: scenarios mixed by their weights; median and range: the weighted mixture.\n"
-                     "ev.: evidence. A: the region's own history of the quantity; B: a few own values and "
-                     "the pooled law of its family; C: the family's law only (or the plan's own figures); "
-                     "D: the rate at which past targets of its class were met (± its posterior sd; the "
-                     "same in every scenario; an upper bound, as misses are published less).",
-           "notes": "Notes:", "skipped": "Not given a probability:",
-           "all": "all simulated targets met together"},
-    "zh": {"target": "目标", "last": "最新实际", "median": "{year}年: 中位数 [P10, P90]",
-           "evidence": "依据",
-           "legend": "P(·): 实现目标的概率 ± 一个蒙特卡洛标准误(百分点); weighted: 按情景权重加权; "
-                     "中位数与区间: 加权混合分布。\n依据: A 本地区该指标的历史数据; "
-                     "B 少量本地数据加同类指标的汇总规律; C 仅同类指标规律(或规划自身数字); "
-                     "D 同类往年目标的完成率(± 后验标准差; 各情景相同; 未完成的较少公开, 故为上限)。",
-           "notes": "说明:", "skipped": "未给出概率:", "all": "全部模拟目标同时实现"},
-}
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so temporary files are removed and no output is half-written;
@@ -133,6 +112,21 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--antithetic", action="store_true", help="pairs of paths with opposite shocks "
                        "(a variance reduction; --paths must be even)")
 
+    tr = sub.add_parser("track", help="the probability of each target at each month-end of the year, as "
+                        "the data came in")
+    tr.add_argument("scenario", help="a scenario file, e.g. scenarios/qingdao-2024.yaml")
+    tr.add_argument("--from", dest="start", type=iso_date, default=None,
+                    help="the first date YYYY-MM-DD (default: 1 January of the file's year)")
+    tr.add_argument("--to", dest="end", type=iso_date, default=None,
+                    help="the last date YYYY-MM-DD (default: the last publication of data on the year)")
+    tr.add_argument("--paths", type=bounds.PATHS.arg(), default=bounds.TRACK_PATHS,
+                    help=f"Monte Carlo paths at each date (default {bounds.TRACK_PATHS:,})")
+    tr.add_argument("--seed", type=bounds.SEED.arg(), default=bounds.DEFAULT_SEED, help="random seed")
+    tr.add_argument("--threads", type=_threads, default=None, help="threads (default: all cores)")
+    tr.add_argument("--chart", default=None, help="write the chart to this PNG file")
+    tr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tr.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the table and chart")
+    tr.set_defaults(func=_track)
     sw = sub.add_parser("sweep", help="every scenario file x a grid of shifts and volatilities, on Dask")
     sw.add_argument("scenario", nargs="+", help="scenario files")
     sw.add_argument("--shift", type=bounds.SHIFT["%"].arg(), nargs="+", default=[0.0],
@@ -227,8 +221,8 @@ def _run(args: argparse.Namespace) -> int:
         except NothingToSimulateError as nothing:  # a valid file: say what it holds and why
             reasons = [{"target": s.target, "reason": s.reason} for s in nothing.skipped]
             outputs.append({"file": path, "results": [], "skipped": reasons} if args.json else
-                           "\n".join([f"{path}: nothing in this file can be simulated yet.",
-                                       LABELS[args.lang]["skipped"],
+                           "\n".join([labels.TABLE[args.lang]["nothing"].format(path=path),
+                                       labels.TABLE[args.lang]["skipped"],
                                        *(f"  {r['target']}: {r['reason']}" for r in reasons)]))
             continue
         outputs.append(json.loads(results.to_json()) if args.json else table(results, args.lang))
@@ -266,7 +260,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
     else:
         print(f"Sensitivity: {args.scenario} (each assumption moved by its step, one at a time; "
               "sorted by swing)")
-        print(_frame(df, {c: "{:.1%}" for c in ("p_low", "p_base", "p_high", "swing")}))
+        shown = df.drop(columns=["process", "moved", "size", "unit"])  # the assumption's parts, for charts
+        print(_frame(shown, {c: "{:.1%}" for c in ("p_low", "p_base", "p_high", "swing")}))
     if args.chart:
         from sim.charts import tornado_chart
 
@@ -296,7 +291,7 @@ def _compare(args: argparse.Namespace) -> int:
             p = res.data["probability"].sel(scenario=name)
             se = res.data["std_error"].sel(scenario=name)
             label = name if len(args.scenario) == 1 else f"{path}:{name}"
-            columns[label] = {str(t): _prob(p.sel(target=t).item(), se.sel(target=t).item())
+            columns[label] = {str(t): labels.probability(p.sel(target=t).item(), se.sel(target=t).item())
                               for t in res.data["target"].values}
     frame = pd.DataFrame(columns).fillna("—")
     print(frame.to_string())
@@ -319,14 +314,50 @@ def _report(args: argparse.Namespace) -> int:
 
     check_place(args.out, force=args.force)  # before the work, not after it
     res = _simulate(args.scenario, args)
-    extra = {"required growth": required_growth(args.scenario, paths=min(args.paths, 100_000),
-                                                seed=args.seed, as_of=args.as_of),
-             "sensitivity": sensitivity(args.scenario, paths=min(args.paths, 100_000), seed=args.seed,
-                                        as_of=args.as_of)}
-    out = write_report(res, args.out, lang=args.lang, force=args.force, extra_tables=extra,
-                       observations=res.observations)
+    paths = min(args.paths, 100_000)
+    required = required_growth(args.scenario, paths=paths, seed=args.seed, as_of=args.as_of)
+    sens = sensitivity(args.scenario, paths=paths, seed=args.seed, as_of=args.as_of)
+    try:  # the page's first chart; a file whose year has too long a track still gets its report
+        track: Track | str = _tracked(args.scenario, args, None, args.as_of,
+                                      min(args.paths, bounds.TRACK_PATHS))
+    except SimError as err:
+        track = err.message
+    out = write_report(res, args.out, lang=args.lang, force=args.force, required=required,
+                       sensitivity=sens, track=track, observations=res.observations)
     print(f"report written to {out}", flush=True)  # said at once: a kill during shutdown must not eat it
     return 0
+
+
+def _track(args: argparse.Namespace) -> int:
+    if args.chart:
+        check_place(args.chart, force=True)
+    result = _tracked(args.scenario, args, args.start, args.end, args.paths)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+    else:
+        print(result.text(args.lang))
+    if args.chart:
+        from sim.charts import track_chart
+
+        _save(track_chart(result, lang=args.lang), args.chart)
+    return 0
+
+
+def _tracked(path: str, args: argparse.Namespace, start: dt.date | None, end: dt.date | None,
+             paths: int) -> Track:
+    """``sim.track.track`` with a progress bar over the dates (shown only on a terminal)."""
+    from tqdm import tqdm
+
+    from sim import kernels
+    from sim.track import track
+
+    if not kernels.compiled_on_disk():
+        print("sim: compiling the simulation kernel (first run only, about 15 seconds; cached after)",
+              file=sys.stderr)
+    with tqdm(unit="date", delay=1.0, leave=False, disable=None, desc=f"{path} through the year",
+              file=sys.stderr) as bar:
+        return track(path, start=start, end=end, paths=paths, seed=args.seed, threads=args.threads,
+                     progress=lambda date, new: bar.update(1))
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -435,11 +466,12 @@ def table(results: Results, lang: str = "en") -> str:
     """The probability table a planner reads: one row per target, one column per scenario."""
     from sim.results import ALL, WEIGHTED
 
-    text = LABELS[lang]
+    text = labels.TABLE[lang]
     d = results.data
     scenarios = [str(s) for s in d["scenario"].values]
-    header = [text["target"], "目标" if lang == "en" else "target", text["evidence"], text["last"],
-              text["median"].format(year=d.attrs["target_year"]), *[f"P({s})" for s in scenarios]]
+    header = [text["target"], text["other_name"], text["evidence"], text["last"],
+              text["median"].format(year=d.attrs["target_year"]),
+              *[f"P({labels.scenario(s, lang)})" for s in scenarios]]
     rows = []
     for target in d["target"].values:
         t = d.sel(target=target)
@@ -447,66 +479,32 @@ def table(results: Results, lang: str = "en") -> str:
         if target == ALL or grade == "D":
             last, spread = "", ""
         else:
-            unit = _display_unit(t)
-            last = (f"{_num(t['last_value'].item())}{unit} ({int(t['last_year'].item())})"
-                    if t["last_value"].item() == t["last_value"].item() else "—")
+            unit = labels.measure_unit(str(t["measure"].item()), str(t["unit"].item()))
+            last_value = t["last_value"].item()
+            last = (f"{labels.value(last_value, unit, lang)} ({int(t['last_year'].item())})"
+                    if last_value == last_value else "—")
             q = t["measure_quantile"].sel(scenario=WEIGHTED)
-            spread = (f"{_num(q.sel(quantile=0.5).item())}{unit} "
-                      f"[{_num(q.sel(quantile=0.1).item())}, {_num(q.sel(quantile=0.9).item())}]")
-        probs = [_prob(t["probability"].sel(scenario=s).item(),
-                       t["posterior_sd"].item() if grade == "D" else t["std_error"].sel(scenario=s).item())
+            spread = labels.interval(*(q.sel(quantile=x).item() for x in (0.5, 0.1, 0.9)), unit, lang)
+        probs = [labels.probability(t["probability"].sel(scenario=s).item(),
+                                    t["posterior_sd"].item() if grade == "D"
+                                    else t["std_error"].sel(scenario=s).item())
                  for s in scenarios]
         zh, en = str(t["name_zh"].item()), str(t["name_en"].item())
-        if target == ALL:
-            en = LABELS["en"]["all"]
         rows.append([en, zh, grade, last, spread, *probs] if lang == "en"
                     else [zh, en, grade, last, spread, *probs])
     a = d.attrs
-    lines = [f"{a['region']} {a['target_year']} · {a['scenario_file']} · {a['paths']:,} paths · "
-             f"seed {a['seed']}" + (f" · data as of {a['as_of']}" if a["as_of"] else ""),
-             *_grid([header, *rows]), text["legend"]]
+    lines = [text["run"].format(region=labels.region(a["region"], lang), year=a["target_year"],
+                                file=a["scenario_file"], paths=a["paths"], seed=a["seed"])
+             + (text["as_of"].format(as_of=a["as_of"]) if a["as_of"] else ""),
+             *labels.grid([header, *rows]), text["legend"],
+             f"{text['grades']} {labels.grade_legend(lang)}"]
     if results.notes:
         lines.append(text["notes"])
-        lines += [f"  {note}" for note in results.notes]
+        lines += [f"  {labels.note(note, lang)}" for note in results.notes]
     if results.skipped:
         lines.append(text["skipped"])
         lines += [f"  {s.target}: {s.reason}" for s in results.skipped]
     return "\n".join(lines)
-
-
-def _prob(p: float, se: float) -> str:
-    se = 100 * se
-    return f"{100 * p:5.1f}% ± {se:.1f}" if se >= 0.05 else f"{100 * p:5.1f}% ± {se:.2f}"
-
-
-def _display_unit(t) -> str:  # noqa: ANN001 - an xarray row
-    measure, unit = t["measure"].item(), t["unit"].item()
-    if measure in ("growth", "change_since"):
-        return "%"
-    if measure == "difference_since":
-        return "pp"
-    return unit if unit in ("%", "pp") else f" {unit}" if unit else ""
-
-
-def _num(x: float) -> str:
-    if x != x:
-        return "—"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}" if abs(x) >= 100 else f"{x:.2f}"
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _grid(rows: list[list[str]]) -> list[str]:
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    out = []
-    for k, row in enumerate(rows):
-        cells = (cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True))
-        out.append("  ".join(cells).rstrip())
-        if k == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
 
 
 if __name__ == "__main__":

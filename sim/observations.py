@@ -200,20 +200,28 @@ def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
     """
     full: dict[str, dict[int, float]] = {}
     ytd: dict[str, dict[int, tuple[float, int]]] = {}
+    present = set(zip(obs["region"], obs["indicator"], strict=True))  # most pairs have no data: skip them
+
+    def series_of(where: str, name: str) -> pd.Series:
+        return series(obs, where, name) if (where, name) in present else pd.Series(dtype=float)
+
+    def ytd_of(where: str, name: str, exclude: dict) -> dict[int, tuple[float, int]]:
+        return _latest_ytd(obs, where, name, exclude=exclude) if (where, name) in present else {}
+
     for name, spec in model.processes.items():
         where = NATIONAL if spec.scope == "national" else region
         if spec.moves and spec.unit != "%":  # a family law of a level or share: seen only through it
             full[name], ytd[name] = {}, {}
             continue
-        full[name] = series(obs, where, spec.data or name).to_dict()
-        ytd[name] = _latest_ytd(obs, where, spec.data or name, exclude=full[name])
+        full[name] = series_of(where, spec.data or name).to_dict()
+        ytd[name] = ytd_of(where, spec.data or name, full[name])
     for ind_name, ind in model.indicators.items():  # a stock, its entries and next stock: the rates
         if not ind.entry:
             continue
-        stock = series(obs, region, ind.data or ind_name)
+        stock = series_of(region, ind.data or ind_name)
         flows = [i for i, spec in model.indicators.items() if spec.operands == [ind_name]
                  and KINDS[spec.kind].state == "operand"]
-        entries = series(obs, region, flows[0]) if flows else pd.Series(dtype=float)
+        entries = series_of(region, flows[0]) if flows else pd.Series(dtype=float)
         for year, new in entries.items():
             if year - 1 in stock.index and stock[year - 1] > 0:
                 full[ind.entry].setdefault(year, 100 * new / stock[year - 1])
@@ -233,9 +241,9 @@ def known_process_values(model: ModelSpec, region: str, obs: pd.DataFrame
                 data_name, compound = ind.growth_data, True
             else:
                 continue
-            for year, value in series(obs, region, data_name).items():
+            for year, value in series_of(region, data_name).items():
                 changed |= _solve(ind.drivers, full, year, value, compound, model)
-            for year, (value, months) in _latest_ytd(obs, region, data_name, exclude={}).items():
+            for year, (value, months) in ytd_of(region, data_name, {}).items():
                 parts = {p: _same_months(model, p, ytd, obs, region, year, months) for p in ind.drivers}
                 unknown = [p for p in ind.drivers if year not in parts[p]]
                 if len(unknown) == 1 and year not in full[unknown[0]] and year not in ytd[unknown[0]]:

@@ -232,12 +232,7 @@ def _evidence(target: TargetSpec, model: ModelSpec, params: ParamsFile, historie
     """The evidence grade of a simulated target and what it rests on: A, the region's own history of
     the indicator (at least A_YEARS full years); B, a few own values and the pooled law; C, none of
     its own (or only the plan's stated figures) and the pooled law."""
-    names = _with_operands([target.indicator], model)
-    data = set()
-    for name in names:
-        ind = model.indicators[name]
-        data |= {n for n in (ind.data or name, ind.growth_data) if n}
-        data |= {model.processes[p].data or p for p in ind.processes(model)}
+    data = data_names(model, target.indicator)
     own = obs[(obs["region"] == region) & obs["indicator"].isin(data) & (obs["first_month"] == 1)
               & (obs["last_month"] == 12)]
     years = sorted(set(own["period"]))
@@ -254,6 +249,17 @@ def _evidence(target: TargetSpec, model: ModelSpec, params: ParamsFile, historie
     start = histories[target.indicator].values
     base = f" from an index of 1 in {int(start.index.max())}" if len(start) else ""
     return "C", f"no value of its own: {law}{base}"
+
+
+def data_names(model: ModelSpec, indicator: str) -> set[str]:
+    """The names in calibration/data of the figures an indicator is built from (its own, its growth
+    rate's, its operands' and its processes')."""
+    data = set()
+    for name in _with_operands([indicator], model):
+        ind = model.indicators[name]
+        data |= {n for n in (ind.data or name, ind.growth_data) if n}
+        data |= {model.processes[p].data or p for p in ind.processes(model)}
+    return data
 
 
 def _with_operands(names: list[str], model: ModelSpec) -> list[str]:

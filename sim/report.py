@@ -2,10 +2,12 @@
 
 ``write_report(results, "reports/jinan-2025")`` writes
 
-- ``index.html``: self-contained (inline CSS, charts as base64 PNG, nothing fetched from anywhere):
-  the probability table, the fan charts, any extra tables, every target's clause and source, what
-  was not simulated and why, the notes, the scenario assumptions, the data used with its hashes and
-  sources, the quantiles, and the seed, paths and versions;
+- ``index.html``: self-contained (inline CSS, charts as base64 PNG, nothing fetched from anywhere),
+  in one language: the answer first (each target's weighted probability, its verdict and evidence,
+  and for each target at risk the growth that would give 80%), the probability through the year
+  (``sim.track``), the table by scenario, the fan charts, required growth, tornado charts, every
+  target's clause and source, what was not simulated and why, the notes, the scenario assumptions,
+  the data used with its hashes and sources, the quantiles, and the seed, paths and versions;
 - ``probabilities.csv`` (the ``--json`` records), ``quantiles.csv`` (indicator and target quantiles),
   ``report.xlsx`` (one sheet per table) and ``results.nc`` (``results.data``; its observed history
   in the group ``history``).
@@ -26,91 +28,26 @@ import math
 import platform
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from sim import labels
 from sim.errors import SimError
 from sim.output import atomic
 from sim.results import ALL, QUANTILES, WEIGHTED, Results
+
+if TYPE_CHECKING:
+    from sim.track import Track
 
 GENERATOR = "sim report"
 VERSIONS = ("sim", "numpy", "numba", "statsmodels", "xarray", "pandas", "scipy", "matplotlib",
             "h5netcdf", "h5py", "netCDF4", "openpyxl")
 OBSERVATION_COLUMNS = ["region", "indicator", "period", "months", "value", "unit", "source", "clause"]
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-L = {
-    "en": {
-        "title": "{region} {year}: probability of meeting the targets",
-        "summary": "{paths:,} Monte Carlo paths · seed {seed} · {keep:,} kept for quantiles",
-        "as_of": "data as of {as_of}", "all_data": "all data published so far",
-        "probabilities": "Probabilities", "prob_note": "P(·): probability of meeting the target ± one "
-        "Monte Carlo standard error (percentage points); weighted: the scenarios mixed by their weights; "
-        "all targets: every simulated target met on the same path. Median and [P10, P90]: the weighted "
-        "mixture, in the target's year and unit.",
-        "target": "Target", "id": "ID", "year": "Year", "last": "Last observed",
-        "median": "{year}: median [P10, P90]", "fans": "Fan charts",
-        "fan_note": "Shaded: the 5–95, 10–90 and 25–75th percentiles of the simulated paths (weighted "
-        "scenarios); line: the median; dots: observed values; diamond and dashed line: the target.",
-        "targets": "Targets, clauses and sources", "indicator": "Indicator", "measure": "Measure",
-        "base_year": "Base year", "stated": "Stated as", "modality": "Modality", "clause": "Clause",
-        "source": "Source document", "name_zh": "Name (Chinese)", "name_en": "Name (English)",
-        "skipped": "Not simulated", "reason": "Reason", "none_skipped": "Every target was simulated.",
-        "notes": "Notes", "no_notes": "No notes.", "assumptions": "Scenario assumptions",
-        "scenario": "Scenario", "weight": "Weight", "description": "Description", "shift": "Shift of means",
-        "volatility": "Volatility multiplier", "no_descriptions": "Scenario descriptions are not "
-        "available for this run; the weights are from the results.",
-        "data": "Data used", "inputs": "Input files", "file": "File", "sha256": "SHA-256",
-        "observations": "Observations", "no_observations": "The observations were not attached to this "
-        "report; the input files above (with their hashes) hold them.",
-        "region": "Region", "period": "Period", "months": "Months", "value": "Value", "unit": "Unit",
-        "published": "Published", "quantiles": "Quantiles of the simulated indicators (weighted)",
-        "run": "Run", "key": "Item", "setting": "Value", "seed": "Seed", "paths": "Paths",
-        "keep": "Paths kept for quantiles", "antithetic": "Antithetic pairs", "yes": "yes", "no": "no",
-        "as_of_key": "Data as of", "scenario_file": "Scenario file",
-        "generated": "Generated", "version": "Version of {name}", "python": "Python", "not_installed":
-        "not installed", "files": "Files in this folder", "joint": "all targets met together",
-    },
-    "zh": {
-        "title": "{region} {year}年目标实现概率",
-        "summary": "蒙特卡洛路径 {paths:,} 条 · 随机种子 {seed} · 分位数取前 {keep:,} 条",
-        "as_of": "数据截至 {as_of}", "all_data": "使用目前已发布的全部数据",
-        "probabilities": "实现概率", "prob_note": "P(·):实现目标的概率 ± 一个蒙特卡洛标准误(百分点);"
-        "加权:各情景按权重混合;全部目标:同一路径上所有模拟目标同时实现。中位数及[P10, P90]:加权混合,"
-        "为目标年份、目标单位下的数值。",
-        "target": "目标", "id": "编号", "year": "年份", "last": "最新实际值",
-        "median": "{year}年:中位数 [P10, P90]", "fans": "扇形图",
-        "fan_note": "阴影:模拟路径的5–95、10–90、25–75分位区间(加权情景);实线:中位数;圆点:实际值;"
-        "菱形与虚线:目标。",
-        "targets": "目标、条款与出处", "indicator": "指标", "measure": "口径", "base_year": "基期",
-        "stated": "目标值", "modality": "措辞", "clause": "条款原文", "source": "出处文件",
-        "name_zh": "中文名称", "name_en": "英文名称", "skipped": "未模拟的目标", "reason": "原因",
-        "none_skipped": "所有目标均已模拟。", "notes": "说明", "no_notes": "无。",
-        "assumptions": "情景假设", "scenario": "情景", "weight": "权重", "description": "描述",
-        "shift": "均值调整", "volatility": "波动倍数",
-        "no_descriptions": "本次运行没有情景描述;权重取自结果。",
-        "data": "所用数据", "inputs": "输入文件", "file": "文件", "sha256": "SHA-256",
-        "observations": "观测数据", "no_observations": "本报告未附观测数据;见上列输入文件(含哈希值)。",
-        "region": "地区", "period": "时期", "months": "月份", "value": "数值", "unit": "单位",
-        "published": "发布日期", "quantiles": "模拟指标分位数(加权)",
-        "run": "运行信息", "key": "项目", "setting": "取值", "seed": "随机种子", "paths": "路径数",
-        "keep": "分位数所用路径数", "antithetic": "对偶路径", "yes": "是", "no": "否",
-        "as_of_key": "数据截至", "scenario_file": "情景文件",
-        "generated": "生成时间", "version": "{name} 版本", "python": "Python", "not_installed": "未安装",
-        "files": "本文件夹中的文件", "joint": "全部目标同时实现",
-    },
-}
-SCENARIO_ZH = {"baseline": "基准", "base": "基准", "downside": "下行", "upside": "上行",
-               "weighted": "加权", "optimistic": "乐观", "pessimistic": "悲观", "central": "中性"}
-MEASURE_TEXT = {
-    "en": {"level": "level", "growth": "growth on the year before", "change_since": "% change since {base}",
-           "difference_since": "change since {base} (pp)"},
-    "zh": {"level": "水平", "growth": "比上年增长", "change_since": "比{base}年变化(%)",
-           "difference_since": "比{base}年变化(百分点)"},
-}
-COMPARATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "about": "≈"}
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC",
@@ -123,7 +60,7 @@ h3{font-size:1.02rem;margin:1.4rem 0 .4rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.88rem}
 th,td{border:1px solid #d5dbe3;padding:.3rem .55rem;vertical-align:top;text-align:left}
 td{overflow-wrap:anywhere}
-th{background:#eef3f9;font-weight:600;white-space:nowrap}td{min-width:3em}
+th{background:#eef3f9;font-weight:600}td{min-width:3em}
 td.clause{min-width:16em}td.nowrap{white-space:nowrap}td.id{overflow-wrap:normal}
 tr:nth-child(even) td{background:#fafbfd}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -131,6 +68,19 @@ td.hash{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-si
 tr.joint td{font-weight:600;border-top:2px solid #9fb3cc}
 .wide{overflow-x:auto}img.chart{max-width:100%;height:auto;border:1px solid #e3e7ee}
 ul.files{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
+.verdict{display:inline-block;padding:.05rem .5rem;border-radius:.8rem;font-weight:600;white-space:nowrap}
+.verdict.on_track{background:#dff3e4;color:#1e6b34}.verdict.at_risk{background:#fdf0d5;color:#8a5a00}
+.verdict.unlikely{background:#fbe1df;color:#a12a1f}
+table.answer{font-size:.95rem}ul.needs li{margin:.25rem 0}
+img.signature{border:2px solid #0b3d78}
+@media (max-width:760px){
+body{margin:1rem auto;padding:0 .8rem;font-size:14px}
+table,thead,tbody,tr,th,td{display:block}thead{display:none}
+table{border:0}tr{border:1px solid #d5dbe3;margin:0 0 .6rem;padding:.2rem .3rem}
+td{border:0;padding:.15rem .2rem;white-space:normal;min-width:0;text-align:left}
+td.num{text-align:left;white-space:normal}td.nowrap{white-space:normal}
+td[data-label]::before{content:attr(data-label);display:block;font-size:.75rem;color:#666;font-weight:600}
+}
 """
 
 
@@ -139,29 +89,43 @@ ul.files{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
 def write_report(results: Results, out_dir: str | Path, *, lang: str = "en", force: bool = False,
                  extra_tables: Mapping[str, pd.DataFrame] | None = None,
                  observations: pd.DataFrame | None = None,
-                 scenarios: Mapping[str, str | Mapping] | None = None) -> Path:
+                 scenarios: Mapping[str, str | Mapping] | None = None,
+                 required: pd.DataFrame | None = None, sensitivity: pd.DataFrame | None = None,
+                 track: Track | str | None = None) -> Path:
     """Write the report folder ``out_dir`` and return its path.
 
-    extra_tables: titled tables (required growth, sensitivity, …) shown in the given order, each also
-      a sheet of report.xlsx.
+    required: :func:`sim.analysis.required_growth` of the run's file; gives the summary its sentence
+      on each target at risk (what growth would give :data:`sim.labels.AIM`) and a table.
+    sensitivity: :func:`sim.analysis.sensitivity` of the run's file, drawn as tornado charts.
+    track: :func:`sim.track.track` of the run's file, the page's first chart; or why there is none.
+    extra_tables: further titled tables, shown in the given order, each also a sheet of report.xlsx.
     observations: the rows of calibration/data that fed the run (columns region, indicator, period,
       months, value, unit, source, clause; ``published`` too if present).
     scenarios: name -> description, or name -> {description, weight, shift, volatility}; default: read
       from the results' attributes, else from the run's scenario file when it is unchanged.
     """
-    if lang not in L:
-        raise SimError(f"lang must be 'zh' or 'en', got {lang!r}")
+    labels.check(lang)
     out = Path(out_dir)
     extra = dict(extra_tables or {})
-    for title, table in extra.items():
-        if not isinstance(table, pd.DataFrame):
-            raise SimError(f"extra table {title!r} is a {type(table).__name__}, not a pandas DataFrame")
+    for title, table in {**extra, "required": required, "sensitivity": sensitivity}.items():
+        if table is not None and not isinstance(table, pd.DataFrame):
+            raise SimError(f"table {title!r} is a {type(table).__name__}, not a pandas DataFrame")
     obs = _observations(observations)
     engine = _netcdf_engine()
     _need_openpyxl()
+    parts = _Parts(required, sensitivity, track)
     with atomic(out, force=force, folder=True, replaceable=_replaceable) as tmp:
-        _build(tmp, results, lang, extra, obs, scenarios, engine)
+        _build(tmp, results, lang, extra, obs, scenarios, engine, parts)
     return out
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The analyses a report shows beside the run (each optional)."""
+
+    required: pd.DataFrame | None
+    sensitivity: pd.DataFrame | None
+    track: Track | str | None
 
 
 def _replaceable(out: Path) -> str | None:
@@ -210,14 +174,15 @@ def _need_openpyxl() -> None:
 # --- building the folder -----------------------------------------------------------------------------
 
 def _build(folder: Path, results: Results, lang: str, extra: dict[str, pd.DataFrame],
-           obs: pd.DataFrame | None, scenarios: Mapping | None, engine: str) -> None:
-    t = L[lang]
+           obs: pd.DataFrame | None, scenarios: Mapping | None, engine: str, parts: _Parts) -> None:
+    t = labels.REPORT[lang]
     scen_file = _scenario_file(results)
     assumptions = _assumptions(results, scenarios, scen_file, lang)
+    summary_wide, summary = _summary(results, lang)
     probs_wide, probs_display = _probability_tables(results, lang)
     targets = _targets_table(results, lang)
     skipped = _skipped_table(results, scen_file, lang)
-    notes = pd.DataFrame({t["notes"]: list(results.notes)})
+    notes = pd.DataFrame({t["notes"]: [labels.note(n, lang) for n in results.notes]})
     inputs = _inputs_table(results, lang)
     quant = quantiles_frame(results)
     run = _run_table(results, lang)
@@ -226,23 +191,48 @@ def _build(folder: Path, results: Results, lang: str, extra: dict[str, pd.DataFr
     records.to_csv(folder / "probabilities.csv", index=False, encoding="utf-8")
     quant.to_csv(folder / "quantiles.csv", index=False, encoding="utf-8")
     _write_netcdf(folder / "results.nc", results, engine)
-    chart_png = _fan_png(results, lang)
+    charts = _Charts(fans=_fan_png(results, lang),
+                     track=_track_png(parts.track, lang) if _has_track(parts.track) else None,
+                     tornado=_tornado_png(results, parts.sensitivity, lang))
 
-    sheets: list[tuple[str, pd.DataFrame]] = [
-        (t["probabilities"], probs_wide), (t["targets"], targets), (t["skipped"], skipped),
-        (t["notes"], notes), (t["assumptions"], assumptions), (t["inputs"], inputs)]
+    sheets: list[_Sheet] = [_Sheet(t["answer"], summary_wide, ("probability", "std_error"))]
+    if _has_track(parts.track):
+        track = parts.track.wide(lang)
+        sheets.append(_Sheet(t["track"], track, tuple(track.columns)))
+    sheets += [_Sheet(t["probabilities"], probs_wide, tuple(c for c in probs_wide.columns
+                                                           if c.startswith(("P(", "SE(")))),
+               _Sheet(t["targets"], targets), _Sheet(t["skipped"], skipped), _Sheet(t["notes"], notes),
+               _Sheet(t["assumptions"], assumptions), _Sheet(t["inputs"], inputs)]
     if obs is not None:
-        sheets.append((t["observations"], _observation_display(obs, lang)))
-    sheets.append(("quantiles", quant))
-    sheets += list(extra.items())
-    sheets.append((t["run"], run))
+        sheets.append(_Sheet(t["observations"], _observation_display(obs, lang)))
+    sheets.append(_Sheet(t["quantile_sheet"], quant))
+    if parts.required is not None:
+        sheets.append(_Sheet(t["required"], parts.required, ("level", "probability_now")))
+    if parts.sensitivity is not None:
+        sheets.append(_Sheet(t["sensitivity"], parts.sensitivity, ("p_low", "p_base", "p_high", "swing")))
+    sheets += [_Sheet(title, frame) for title, frame in extra.items()]
+    sheets.append(_Sheet(t["run"], run))
     _write_xlsx(folder / "report.xlsx", sheets)
 
     files = ["index.html", "probabilities.csv", "quantiles.csv", "report.xlsx", "results.nc"]
-    page = _html(results, lang, probs_display, chart_png, extra, targets, skipped, assumptions,
+    page = _html(results, lang, summary, probs_display, charts, parts, extra, targets, skipped, assumptions,
                  scenarios is not None or scen_file is not None or bool(_attr_scenarios(results)),
                  inputs, obs, quant, run, scen_file, files)
     (folder / "index.html").write_text(page, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class _Charts:
+    """The report's pictures, as PNG bytes (None: not drawn)."""
+
+    fans: bytes | None
+    track: bytes | None
+    tornado: tuple[bytes, list[str]] | None  # and the assumptions left out as they move nothing
+
+
+def _has_track(track: Track | str | None) -> bool:
+    """Whether there is a track to draw (a reason instead, or no row at any date, is none)."""
+    return track is not None and not isinstance(track, str) and len(track.table) > 0
 
 
 def _write_netcdf(path: Path, results: Results, engine: str) -> None:
@@ -262,24 +252,76 @@ def _fan_png(results: Results, lang: str) -> bytes | None:
 
     if not len(results.data["indicator"]):
         return None
-    fig = fan_grid(results, lang=lang)
+    return _png(fan_grid(results, lang=lang))
+
+
+def _png(fig: object) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130)
     return buf.getvalue()
 
 
-def _write_xlsx(path: Path, sheets: list[tuple[str, pd.DataFrame]]) -> None:
+def _track_png(track: Track, lang: str) -> bytes:
+    from sim.charts import track_chart
+
+    return _png(track_chart(track, lang=lang))
+
+
+def _tornado_png(results: Results, sens: pd.DataFrame | None, lang: str) -> tuple[bytes, list[str]] | None:
+    """Tornado charts of the targets some assumption moves, and the assumptions that move none."""
+    from sim.charts import tornado_grid, unmoving
+
+    if sens is None or sens.empty:
+        return None
+    d = results.data
+    names = {str(tid): str(d["name_zh" if lang == "zh" else "name_en"].sel(target=tid).item())
+             for tid in d["target"].values}
+    still = unmoving(sens, lang)
+    moving = set(sens.loc[sens["swing"] > 0, "target"].astype(str))
+    moved = [tid for tid in map(str, d["target"].values) if tid in moving]  # in the file's order
+    if not moved:
+        return b"", still
+    return _png(tornado_grid(sens, moved, lang=lang, names=names)), still
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    """A table of report.xlsx and its columns of probabilities (shown as percentages)."""
+
+    title: str
+    frame: pd.DataFrame
+    percent: tuple[str, ...] = ()
+
+
+def _write_xlsx(path: Path, sheets: list[_Sheet]) -> None:
+    """One sheet per table: the header row frozen, columns as wide as their contents, probabilities
+    formatted as percentages."""
     used: set[str] = set()
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for title, frame in sheets:
+        for sheet_spec in sheets:
+            title, frame = sheet_spec.title, sheet_spec.frame
+            percent = {_ILLEGAL_XLSX.sub("", str(c)) for c in sheet_spec.percent}
             name = _sheet_name(title, used)
             keep_index = not _plain_index(frame)
-            _clean_for_xlsx(frame).to_excel(writer, sheet_name=name, index=keep_index)
+            clean = _clean_for_xlsx(frame)
+            clean.to_excel(writer, sheet_name=name, index=keep_index)
             sheet = writer.sheets[name]
             sheet.freeze_panes = "A2"
             for column in sheet.columns:
-                width = max((len(str(c.value)) if c.value is not None else 0) for c in column)
+                head = column[0].value
+                if head in percent:
+                    for cell in column[1:]:
+                        if isinstance(cell.value, int | float):
+                            cell.number_format = "0.0%"
+                width = max((_display_width(c.value) for c in column), default=0)
                 sheet.column_dimensions[column[0].column_letter].width = min(60, max(8, width + 2))
+
+
+def _display_width(v: object) -> int:
+    """Characters a value takes in a cell (a Chinese character takes two)."""
+    if v is None:
+        return 0
+    return labels.width(f"{v:.1%}" if isinstance(v, float) and abs(v) <= 1 else str(v))
 
 
 def _plain_index(frame: pd.DataFrame) -> bool:
@@ -311,64 +353,109 @@ def _clean_for_xlsx(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- tables ------------------------------------------------------------------------------------------
 
-def _scenario_label(name: str, lang: str) -> str:
-    return SCENARIO_ZH.get(name, name) if lang == "zh" else name
+def _name(results: Results, target: str, lang: str) -> str:
+    if target == ALL:
+        return labels.REPORT[lang]["joint"]
+    return str(results.data["name_zh" if lang == "zh" else "name_en"].sel(target=target).item())
 
 
-def _prob_text(p: float, se: float) -> str:
-    if p != p:
-        return "—"
-    se = 100 * se
-    return f"{100 * p:.1f}% ± {se:.1f}" if se >= 0.05 else f"{100 * p:.1f}% ± {se:.2f}"
+def _uncertainty(row: object, scenario: str) -> float:
+    """The ± of a probability: its Monte Carlo error, or for grade D its class rate's posterior sd."""
+    if str(row["evidence"].item()) == "D":
+        return float(row["posterior_sd"].item())
+    return float(row["std_error"].sel(scenario=scenario).item())
 
 
-def _num(x: float) -> str:
-    if x is None or x != x:
-        return "—"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.4g}" if abs(x) >= 100 else f"{x:.2f}"
+def _summary(results: Results, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The answer: each target's weighted probability, its verdict and its evidence (numbers for the
+    spreadsheet, text for the page)."""
+    d = results.data
+    t = labels.REPORT[lang]
+    wide, shown = [], []
+    for target in map(str, d["target"].values):
+        row = d.sel(target=target)
+        p = float(row["probability"].sel(scenario=WEIGHTED).item())
+        se = _uncertainty(row, WEIGHTED)
+        grade = str(row["evidence"].item())
+        name = _name(results, target, lang)
+        wide.append({t["id"]: target, t["target"]: name, "probability": p, "std_error": se,
+                     t["verdict"]: labels.verdict_label(p, lang, se), t["grade"]: labels.grade(grade, lang)})
+        shown.append({t["target"]: name, t["probability"]: labels.probability(p, se),
+                      t["verdict"]: labels.verdict_label(p, lang, se), t["grade"]: labels.grade(grade, lang)})
+    return pd.DataFrame(wide), pd.DataFrame(shown)
 
 
-def _display_unit(measure: str, unit: str) -> str:
-    if measure in ("growth", "change_since"):
-        return "%"
-    if measure == "difference_since":
-        return " pp"
-    return unit if unit in ("%", "") else f" {unit}"
+def _at_risk(results: Results) -> list[str]:
+    """The simulated targets (not 'all', not grade D) whose weighted probability is not on track."""
+    d = results.data.sel(scenario=WEIGHTED)
+    rows = zip(d["target"].values, d["evidence"].values, d["probability"].values, d["std_error"].values,
+               strict=True)
+    return [str(tid) for tid, g, p, se in rows
+            if tid != ALL and g != "D" and labels.verdict(float(p), float(se)) != "on_track"]
+
+
+def _sentences(results: Results, required: pd.DataFrame | None, lang: str) -> list[str]:
+    """One sentence per simulated target at risk or unlikely: what growth would give AIM."""
+    from sim.kinds import KINDS
+
+    if required is None or required.empty:
+        return []
+    d = results.data
+    t = labels.REPORT[lang]
+    aim = labels.percent(labels.AIM)
+    year = d.attrs.get("target_year", "")
+    out = []
+    for target in _at_risk(results):
+        row = d.sel(target=target)
+        p = float(row["probability"].sel(scenario=WEIGHTED).item())
+        mine = required[(required["target"] == target) & np.isclose(required["level"], labels.AIM)]
+        if mine.empty:
+            continue
+        r = mine.iloc[0]
+        name, now = _name(results, target, lang), labels.probability(p, _uncertainty(row, WEIGHTED))
+        if not np.isfinite(r["growth"]):
+            observed = "observed" in str(r.get("note", ""))
+            why = t["needs_observed"] if observed else t["needs_out"].format(aim=aim)
+            out.append(t["needs_none"].format(name=name, p=now, why=why))
+            continue
+        kind = str(d["indicator_kind"].sel(indicator=str(row["target_indicator"].item())).item()) \
+            if str(row["target_indicator"].item()) in d["indicator"].values else ""
+        change = KINDS[kind].change if kind in KINDS else "value"
+        if change == "difference":
+            what = t["needs_points"].format(g=labels.points(r["growth"], lang))
+        else:
+            what = t["needs_growth"].format(g=labels.growth(r["growth"]))
+        out.append(t["needs"].format(name=name, p=now, what=what, year=year, aim=aim))
+    return out
 
 
 def _probability_tables(results: Results, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table a planner reads (strings) and the same numbers for the spreadsheet."""
     d = results.data
-    t = L[lang]
+    t = labels.REPORT[lang]
     scenarios = [str(s) for s in d["scenario"].values]
-    year = d.attrs.get("target_year", "")
+    median = t["median"].format(year=d.attrs.get("target_year", ""))
     display, numeric = [], []
     for target in map(str, d["target"].values):
         row = d.sel(target=target)
-        name = str(row["name_zh" if lang == "zh" else "name_en"].item())
-        if target == ALL:
-            name = t["joint"]
-        disp = {t["id"]: target, t["target"]: name}
-        num = {"target": target, "name": name}
-        if target == ALL:
-            disp[t["last"]] = ""
-            disp[t["median"].format(year=year)] = ""
-            num.update(last_value=np.nan, last_year=np.nan, median=np.nan, p10=np.nan, p90=np.nan)
-        else:
-            unit = _display_unit(str(row["measure"].item()), str(row["unit"].item()))
-            last_v, last_y = float(row["last_value"].item()), float(row["last_year"].item())
-            disp[t["last"]] = f"{_num(last_v)}{unit} ({int(last_y)})" if last_v == last_v else "—"
-            q = row["measure_quantile"].sel(scenario=WEIGHTED)
-            med, p10, p90 = (float(q.sel(quantile=x).item()) for x in (0.5, 0.1, 0.9))
-            disp[t["median"].format(year=year)] = f"{_num(med)}{unit} [{_num(p10)}, {_num(p90)}]"
-            num.update(last_value=last_v, last_year=last_y, median=med, p10=p10, p90=p90,
-                       unit=str(row["unit"].item()))
+        grade = str(row["evidence"].item())
+        name = _name(results, target, lang)
+        disp = {t["id"]: target, t["target"]: name, t["grade"]: labels.grade(grade, lang)}
+        num = {"target": target, "name": name, "evidence": grade}
+        unit = labels.measure_unit(str(row["measure"].item()), str(row["unit"].item()))
+        last_v, last_y = float(row["last_value"].item()), float(row["last_year"].item())
+        q = row["measure_quantile"].sel(scenario=WEIGHTED)
+        med, p10, p90 = (float(q.sel(quantile=x).item()) for x in (0.5, 0.1, 0.9))
+        simulated = target != ALL and grade != "D"
+        disp[t["last"]] = (f"{labels.value(last_v, unit, lang)} ({int(last_y)})"
+                           if simulated and last_v == last_v else "")
+        disp[median] = labels.interval(med, p10, p90, unit, lang) if simulated and med == med else ""
+        num.update(last_value=last_v, last_year=last_y, median=med, p10=p10, p90=p90,
+                   unit=str(row["unit"].item()))
         for s in scenarios:
             p = float(row["probability"].sel(scenario=s).item())
-            se = float(row["std_error"].sel(scenario=s).item())
-            disp[f"P({_scenario_label(s, lang)})"] = _prob_text(p, se)
+            se = _uncertainty(row, s)
+            disp[f"P({labels.scenario(s, lang)})"] = labels.probability(p, se)
             num[f"P({s})"] = p
             num[f"SE({s})"] = se
         display.append(disp)
@@ -378,33 +465,46 @@ def _probability_tables(results: Results, lang: str) -> tuple[pd.DataFrame, pd.D
 
 def _targets_table(results: Results, lang: str) -> pd.DataFrame:
     d = results.data
-    t = L[lang]
+    t = labels.REPORT[lang]
     rows = []
     for target in map(str, d["target"].values):
         if target == ALL:
             continue
         r = d.sel(target=target)
-        measure = str(r["measure"].item())
         base = r["base_year"].item()
         base_text = str(int(base)) if base == base else ""
-        value = float(r["value"].item())
         rows.append({
             t["id"]: target, t["name_zh"]: str(r["name_zh"].item()),
             **({t["name_en"]: str(r["name_en"].item())} if lang == "en" else {}),
             t["indicator"]: str(r["target_indicator"].item()), t["year"]: int(r["target_year"].item()),
-            t["measure"]: MEASURE_TEXT[lang].get(measure, measure).format(base=base_text or "?"),
-            t["stated"]: f"{COMPARATOR_TEXT.get(str(r['comparator'].item()), r['comparator'].item())} "
-                         f"{value:g} {r['unit'].item()}",
+            t["measure"]: labels.measure(str(r["measure"].item()), base_text, lang),
+            t["stated"]: f"{labels.comparator(str(r['comparator'].item()))} "
+                         f"{labels.stated(float(r['value'].item()), str(r['unit'].item()), lang)}",
             t["modality"]: str(r["modality"].item()), t["clause"]: str(r["clause"].item()),
+            t["grade"]: str(r["evidence"].item()), t["basis"]: labels.basis(str(r["basis"].item()), lang),
             t["source"]: str(r["source"].item())})
     return pd.DataFrame(rows)
 
 
+def _required_display(required: pd.DataFrame, results: Results, lang: str) -> pd.DataFrame:
+    """The required-growth table as people read it: names, probabilities in %, growth in %."""
+    t = labels.REPORT[lang]
+    units = required["unit"] if "unit" in required else pd.Series("%", index=required.index)
+    return pd.DataFrame({
+        t["target"]: [_name(results, str(x), lang) for x in required["target"]],
+        t["lever"]: required["lever"].astype(str),
+        t["now"]: [labels.percent(p) for p in required["probability_now"]],
+        t["level"]: [labels.percent(q) for q in required["level"]],
+        t["shift"]: [labels.shift(x, str(u), lang) for x, u in zip(required["shift"], units, strict=True)],
+        t["growth"]: [labels.growth(g) for g in required["growth"]],
+    })
+
+
 def _skipped_table(results: Results, scen_file: object | None, lang: str) -> pd.DataFrame:
-    t = L[lang]
+    t = labels.REPORT[lang]
     rows = []
     for s in results.skipped:
-        row = {t["id"]: s.target, t["reason"]: s.reason}
+        row = {t["id"]: s.target, t["reason"]: labels.reason(s.reason, lang)}
         spec = getattr(scen_file, "targets", {}).get(s.target) if scen_file is not None else None
         row[t["target"]] = (spec.name_zh if lang == "zh" else spec.name_en) if spec is not None else ""
         row[t["clause"]] = spec.clause if spec is not None else ""
@@ -446,22 +546,24 @@ def _scenario_file(results: Results) -> object | None:
         return None
 
 
-def _shift_text(shift: Mapping) -> str:
+def _shift_text(shift: Mapping, lang: str) -> str:
+    """A scenario's shifts of means, each with the year it starts from."""
+    frm = labels.REPORT[lang]["from"]
     parts = []
     for proc, v in shift.items():
         if isinstance(v, Mapping):
             by, start = v.get("by"), v.get("from") or v.get("from_year")
-            parts.append(f"{proc} {by:+g}" + (f" from {start}" if start else ""))
         elif hasattr(v, "by"):
-            parts.append(f"{proc} {v.by:+g}" + (f" from {v.from_year}" if v.from_year else ""))
+            by, start = v.by, v.from_year
         else:
-            parts.append(f"{proc} {float(v):+g}")
+            by, start = float(v), None
+        parts.append(f"{proc} {by:+g}" + (f" ({frm.format(year=start)})" if start else ""))
     return ", ".join(parts)
 
 
 def _assumptions(results: Results, given: Mapping | None, scen_file: object | None,
                  lang: str) -> pd.DataFrame:
-    t = L[lang]
+    t = labels.REPORT[lang]
     d = results.data
     weights = {str(s): float(w) for s, w in zip(d["scenario"].values, d["weight"].values, strict=True)
                if str(s) != WEIGHTED}
@@ -481,18 +583,17 @@ def _assumptions(results: Results, given: Mapping | None, scen_file: object | No
     rows = []
     for name, item in info.items():
         weight = item.get("weight", weights.get(name, math.nan))
-        label = _scenario_label(name, lang)
-        rows.append({t["scenario"]: label if label == name else f"{label} ({name})",
+        rows.append({t["scenario"]: labels.scenario(name, lang),
                      t["weight"]: float(weight),
                      t["description"]: " ".join(str(item.get("description", "")).split()),
-                     t["shift"]: _shift_text(item.get("shift") or {}),
+                     t["shift_means"]: _shift_text(item.get("shift") or {}, lang),
                      t["volatility"]: ", ".join(f"{k} ×{float(v):g}"
                                                 for k, v in (item.get("volatility") or {}).items())})
     return pd.DataFrame(rows)
 
 
 def _inputs_table(results: Results, lang: str) -> pd.DataFrame:
-    t = L[lang]
+    t = labels.REPORT[lang]
     try:
         inputs = json.loads(results.data.attrs.get("inputs", "{}"))
     except ValueError:
@@ -516,7 +617,7 @@ def _observations(obs: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def _observation_display(obs: pd.DataFrame, lang: str) -> pd.DataFrame:
-    t = L[lang]
+    t = labels.REPORT[lang]
     return obs.rename(columns={c: t[c] for c in obs.columns if c in t})
 
 
@@ -561,9 +662,10 @@ def _versions() -> dict[str, str]:
 
 
 def _run_table(results: Results, lang: str) -> pd.DataFrame:
-    t = L[lang]
+    t = labels.REPORT[lang]
     a = results.data.attrs
-    rows = [(t["region"], a.get("region", "")), (t["year"], a.get("target_year", "")),
+    rows = [(t["region"], labels.region(str(a.get("region", "")), lang)),
+            (t["year"], a.get("target_year", "")),
             (t["scenario_file"], a.get("scenario_file", "")), (t["seed"], a.get("seed", "")),
             (t["paths"], f"{int(a['paths']):,}" if "paths" in a else ""),
             (t["keep"], f"{int(a['keep']):,}" if "keep" in a else ""),
@@ -640,28 +742,67 @@ def _table(frame: pd.DataFrame, *, numeric: tuple[str, ...] = (), hashes: tuple[
                 cls = "num"
             else:
                 cls = ""
-            cells.append(f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>")
+            label = f' data-label="{_e(c)}"'
+            cells.append(f'<td class="{cls}"{label}>{text}</td>' if cls else f"<td{label}>{text}</td>")
         tr = ' class="joint"' if joint_last and k == len(df) - 1 else ""
         body.append(f"<tr{tr}>{''.join(cells)}</tr>")
     return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
             "</table></div>")
 
 
-def _html(results: Results, lang: str, probs: pd.DataFrame, chart_png: bytes | None,
-          extra: dict[str, pd.DataFrame], targets: pd.DataFrame, skipped: pd.DataFrame,
+def _img(png: bytes, alt: str, cls: str = "chart") -> str:
+    b64 = base64.b64encode(png).decode("ascii")
+    return f'<img class="{cls}" alt="{_e(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _answer(summary: pd.DataFrame, results: Results, lang: str, graded_d: bool) -> str:
+    """The summary table of the simulated targets (or of the grade-D ones), its verdicts coloured."""
+    t = labels.REPORT[lang]
+    d = results.data
+    cols = list(summary.columns)
+    mine = (d["evidence"].values == "D") == graded_d
+    if not mine.any():
+        return ""
+    head = "".join(f'<th class="num">{_e(c)}</th>' if c == t["probability"] else f"<th>{_e(c)}</th>"
+                   for c in cols)
+    body = []
+    for target, row, keep in zip(map(str, d["target"].values), summary.itertuples(index=False, name=None),
+                                 mine, strict=True):
+        if not keep:
+            continue
+        row_d = d.sel(target=target)
+        p, se = float(row_d["probability"].sel(scenario=WEIGHTED).item()), _uncertainty(row_d, WEIGHTED)
+        cells = []
+        for c, v in zip(cols, row, strict=True):
+            label = f' data-label="{_e(c)}"'
+            if c == t["probability"]:
+                cells.append(f'<td class="num"{label}>{_e(v)}</td>')
+            elif c == t["verdict"] and p == p:
+                cells.append(f'<td{label}><span class="verdict {labels.verdict(p, se)}">{_e(v)}</span></td>')
+            else:
+                cells.append(f"<td{label}>{_e(v)}</td>")
+        tr = ' class="joint"' if target == ALL else ""
+        body.append(f"<tr{tr}>{''.join(cells)}</tr>")
+    return (f'<div class="wide"><table class="answer"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _html(results: Results, lang: str, summary: pd.DataFrame, probs: pd.DataFrame, charts: _Charts,
+          parts: _Parts, extra: dict[str, pd.DataFrame], targets: pd.DataFrame, skipped: pd.DataFrame,
           assumptions: pd.DataFrame, have_descriptions: bool, inputs: pd.DataFrame,
           obs: pd.DataFrame | None, quant: pd.DataFrame, run: pd.DataFrame, scen_file: object | None,
           files: list[str]) -> str:
-    t = L[lang]
+    t = labels.REPORT[lang]
     a = results.data.attrs
-    title = t["title"].format(region=a.get("region", ""), year=a.get("target_year", ""))
+    title = t["title"].format(region=labels.region(str(a.get("region", "")), lang),
+                              year=a.get("target_year", ""))
     doc_title = getattr(scen_file, "title", "") if scen_file is not None else ""
-    summary = t["summary"].format(paths=int(a.get("paths", 0)), seed=a.get("seed", ""),
-                                  keep=int(a.get("keep", 0)))
+    line = t["summary_line"].format(paths=int(a.get("paths", 0)), seed=a.get("seed", ""),
+                                    keep=int(a.get("keep", 0)))
     if a.get("antithetic"):
-        summary += f" · {t['antithetic']}"
+        line += f" · {t['antithetic']}"
     as_of = t["as_of"].format(as_of=a["as_of"]) if a.get("as_of") else t["all_data"]
-    parts = [
+    html_parts = [
         "<!DOCTYPE html>",
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
         f'<meta name="generator" content="{GENERATOR} {_e(a.get("sim_version", ""))}">',
@@ -670,62 +811,119 @@ def _html(results: Results, lang: str, probs: pd.DataFrame, chart_png: bytes | N
         f"<h1>{_e(title)}</h1>",
     ]
     if doc_title:
-        parts.append(f'<p class="sub">{_e(doc_title)}</p>')
-    parts.append(f'<p class="sub">{_e(a.get("scenario_file", ""))} · {_e(summary)} · {_e(as_of)}</p>')
+        html_parts.append(f'<p class="sub">{_e(doc_title)}</p>')
+    html_parts.append(f'<p class="sub">{_e(a.get("scenario_file", ""))} · {_e(line)} · {_e(as_of)}</p>')
+    add = html_parts.append
 
-    parts.append(f'<h2 id="probabilities">{_e(t["probabilities"])}</h2>')
-    parts.append(_table(probs, joint_last=True, ids=(t["id"],),
-                        numeric=tuple(c for c in probs.columns if str(c).startswith("P("))))
-    parts.append(f'<p class="note">{_e(t["prob_note"])}</p>')
+    add(f'<h2 id="answer">{_e(t["answer"])}</h2>')
+    add(_answer(summary, results, lang, graded_d=False))
+    bands = t["bands"].format(on=labels.percent(labels.ON_TRACK), risk=labels.percent(labels.AT_RISK))
+    add(f'<p class="note">{_e(bands)}</p>')
+    sentences = _sentences(results, parts.required, lang)
+    if sentences:
+        add('<ul class="needs">' + "".join(f"<li>{_e(x)}</li>" for x in sentences) + "</ul>")
+    elif not _at_risk(results):
+        add(f"<p>{_e(t['all_on_track'])}</p>")
 
-    if chart_png is not None:
-        b64 = base64.b64encode(chart_png).decode("ascii")
-        parts.append(f'<h2 id="fans">{_e(t["fans"])}</h2>')
-        parts.append(f'<img class="chart" alt="{_e(t["fans"])}" src="data:image/png;base64,{b64}">')
-        parts.append(f'<p class="note">{_e(t["fan_note"])}</p>')
+    if _has_track(parts.track):
+        track = parts.track
+        add(f'<h2 id="track">{_e(t["track"])}</h2>')
+        add(_img(charts.track, t["track"], "chart signature"))
+        key = "track_note" if track.left_out else "track_note_none"
+        note = t[key].format(paths=track.paths, seed=track.seed, n=len(track.left_out))
+        add(f'<p class="note">{_e(note)}</p>')
+    elif parts.track is not None:
+        why = parts.track if isinstance(parts.track, str) else "; ".join(parts.track.notes)
+        add(f'<h2 id="track">{_e(t["track"])}</h2>')
+        add(f'<p class="note">{_e(t["track_missing"].format(why=why))}</p>')
+
+    class_rates = _answer(summary, results, lang, graded_d=True)
+    if class_rates:
+        add(f'<h3 id="class-rates">{_e(t["answer_d"])}</h3>')
+        add(class_rates)
+
+    add(f'<h2 id="probabilities">{_e(t["probabilities"])}</h2>')
+    add(_table(probs, joint_last=bool(len(probs)) and probs[t["id"]].iloc[-1] == ALL, ids=(t["id"],),
+               numeric=tuple(c for c in probs.columns if str(c).startswith("P("))))
+    add(f'<p class="note">{_e(t["prob_note"])}</p>')
+
+    if charts.fans is not None:
+        add(f'<h2 id="fans">{_e(t["fans"])}</h2>')
+        add(_img(charts.fans, t["fans"]))
+        add(f'<p class="note">{_e(t["fan_note"])}</p>')
+
+    if parts.required is not None:
+        add(f'<h2 id="required">{_e(t["required"])}</h2>')
+        add(f'<p class="note">{_e(t["required_note"].format(year=a.get("target_year", "")))}</p>')
+        add(_table(_required_display(parts.required, results, lang)))
+
+    if charts.tornado is not None:
+        png, still = charts.tornado
+        add(f'<h2 id="sensitivity">{_e(t["sensitivity"])}</h2>')
+        if png:
+            add(_img(png, t["sensitivity"]))
+            add(f'<p class="note">{_e(t["sensitivity_note"])}</p>')
+        else:
+            add(f"<p>{_e(t['no_sensitivity'])}</p>")
+        if still and png:
+            add(f'<p class="note left-out">{_e(t["left_out"].format(names=labels.join(still, lang)))}</p>')
 
     for k, (name, frame) in enumerate(extra.items()):
-        parts.append(f'<h2 id="extra-{k + 1}">{_e(name)}</h2>')
-        parts.append(_table(frame))
+        add(f'<h2 id="extra-{k + 1}">{_e(name)}</h2>')
+        add(_table(frame))
 
-    parts.append(f'<h2 id="targets">{_e(t["targets"])}</h2>')
-    parts.append(_table(targets, prose=(t["clause"],), ids=(t["id"], t["indicator"], t["source"]),
-                        nowrap=(t["stated"],)))
+    add(f'<h2 id="targets">{_e(t["targets"])}</h2>')
+    add(_table(targets, prose=(t["clause"],), ids=(t["id"], t["indicator"], t["source"]),
+               nowrap=(t["stated"],)))
 
-    parts.append(f'<h2 id="skipped">{_e(t["skipped"])}</h2>')
+    add(f'<h2 id="skipped">{_e(t["skipped"])}</h2>')
     if len(skipped):
-        parts.append(_table(skipped, prose=(t["clause"], t["reason"]), ids=(t["id"], t["source"])))
+        add(_table(skipped, prose=(t["clause"], t["reason"]), ids=(t["id"], t["source"])))
     else:
-        parts.append(f"<p>{_e(t['none_skipped'])}</p>")
-    parts.append(f'<h3 id="notes">{_e(t["notes"])}</h3>')
+        add(f"<p>{_e(t['none_skipped'])}</p>")
+    add(f'<h3 id="notes">{_e(t["notes"])}</h3>')
     if results.notes:
-        parts.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in results.notes) + "</ul>")
+        add("<ul>" + "".join(f"<li>{_e(labels.note(n, lang))}</li>" for n in results.notes) + "</ul>")
     else:
-        parts.append(f"<p>{_e(t['no_notes'])}</p>")
+        add(f"<p>{_e(t['no_notes'])}</p>")
 
-    parts.append(f'<h2 id="assumptions">{_e(t["assumptions"])}</h2>')
-    parts.append(_table(assumptions, prose=(t["description"],), nowrap=(t["scenario"],)))
+    add(f'<h2 id="assumptions">{_e(t["assumptions"])}</h2>')
+    add(_table(assumptions, prose=(t["description"],), nowrap=(t["scenario"],)))
     if not have_descriptions:
-        parts.append(f'<p class="note">{_e(t["no_descriptions"])}</p>')
+        add(f'<p class="note">{_e(t["no_descriptions"])}</p>')
 
-    parts.append(f'<h2 id="data">{_e(t["data"])}</h2>')
-    parts.append(f"<h3>{_e(t['inputs'])}</h3>")
-    parts.append(_table(inputs, hashes=(t["sha256"],)))
-    parts.append(f"<h3>{_e(t['observations'])}</h3>")
+    add(f'<h2 id="data">{_e(t["data"])}</h2>')
+    add(f"<h3>{_e(t['inputs'])}</h3>")
+    add(_table(inputs, hashes=(t["sha256"],)))
+    add(f"<h3>{_e(t['observations'])}</h3>")
     if obs is not None:
-        parts.append(_table(_observation_display(obs, lang), prose=(t["clause"],), ids=(t["indicator"],),
-                            nowrap=(t["published"], t["months"], t["unit"])))
+        add(_table(_observation_display(obs, lang), prose=(t["clause"],), ids=(t["indicator"],),
+                   nowrap=(t["published"], t["months"], t["unit"])))
     else:
-        parts.append(f'<p class="note">{_e(t["no_observations"])}</p>')
+        add(f'<p class="note">{_e(t["no_observations"])}</p>')
 
-    weighted = quant[(quant["scenario"] == WEIGHTED) & (quant["target"] == "")].drop(
-        columns=["scenario", "target", "measure"])
-    parts.append(f'<h2 id="quantiles">{_e(t["quantiles"])}</h2>')
-    parts.append(_table(weighted, ids=("indicator",), nowrap=("unit",)))
+    add(f'<h2 id="quantiles">{_e(t["quantiles"])}</h2>')
+    add(_table(_quantiles_display(quant, results, lang), ids=(t["indicator"],), nowrap=(t["unit"],)))
 
-    parts.append(f'<h2 id="run">{_e(t["run"])}</h2>')
-    parts.append(_table(run))
-    parts.append(f"<h3>{_e(t['files'])}</h3>")
-    parts.append('<ul class="files">' + "".join(f"<li>{_e(f)}</li>" for f in files) + "</ul>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    add(f'<h2 id="run">{_e(t["run"])}</h2>')
+    add(_table(run))
+    add(f"<h3>{_e(t['files'])}</h3>")
+    add('<ul class="files">' + "".join(f"<li>{_e(f)}</li>" for f in files) + "</ul>")
+    add("</body></html>")
+    return "\n".join(html_parts) + "\n"
+
+
+def _quantiles_display(quant: pd.DataFrame, results: Results, lang: str) -> pd.DataFrame:
+    """The weighted indicator quantiles, named and numbered as people read them."""
+    t = labels.REPORT[lang]
+    d = results.data
+    rows = quant[(quant["scenario"] == WEIGHTED) & (quant["target"] == "")]
+    qcols = [c for c in quant.columns if re.fullmatch(r"p\d\d", c)]
+    out = pd.DataFrame({
+        t["indicator"]: [str(d[f"indicator_name_{lang}"].sel(indicator=i).item()) for i in rows["indicator"]],
+        t["year"]: rows["year"].astype(int).to_numpy(),
+        t["unit"]: [labels.unit(u, lang) for u in rows["unit"]]})
+    for c in qcols:
+        out[f"P{int(c[1:])}"] = [labels.value(v, u, lang) if u in ("%", "pp") else labels.number(v)
+                                 for v, u in zip(rows[c], rows["unit"], strict=True)]
+    return out

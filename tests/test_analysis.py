@@ -46,4 +46,6 @@ def test_sensitivity_base_is_the_run_and_moves_have_the_right_sign(project):
             assert mean.p_high > mean.p_base > mean.p_low
         else:
             assert mean.p_high < mean.p_base < mean.p_low
-    assert list(df.columns) == ["target", "assumption", "step", "p_low", "p_base", "p_high", "swing"]
+    assert list(df.columns) == ["target", "assumption", "step", "p_low", "p_base", "p_high", "swing", "process",
+                                "moved", "size", "unit"]
+    assert (df["assumption"] == df["process"] + " " + df["moved"]).all()

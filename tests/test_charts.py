@@ -13,7 +13,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 import sim
-from sim import charts
+from sim import charts, labels
 from sim.errors import SimError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ar1"
@@ -162,23 +162,46 @@ def test_fan_chart_draws_bands_median_history_and_targets(rich):
     assert since.get_ydata()[0] == pytest.approx(0.1 * 1.12)
     assert _by_gid(ax, "target-line-level_k")
     assert not _by_gid(ax, "target-level_growth")
-    (labels,) = _by_gid(ax, "target-labels")
+    (target_labels,) = _by_gid(ax, "target-labels")
     p = rich.data["probability"].sel(scenario="weighted", target="level_k").item()
-    assert charts._pct(p) in labels.get_text()
-    assert "not drawn" in labels.get_text()
+    assert labels.percent(p) in target_labels.get_text()
+    assert "not drawn" in target_labels.get_text()
     _render_strict(fig)
 
 
-def test_rate_without_history_fans_over_every_year(rich):
+def test_rate_without_history_fans_over_the_files_year_only(rich):
     fig = charts.fan_chart(rich, "rate", scenario="shifted", lang="en")
     ax = fig.axes[0]
     assert len(_polys(ax)) == 3
     assert not _by_gid(ax, "history") and not _by_gid(ax, "last-observed")
     (median,) = _by_gid(ax, "median")
     q = rich.data["indicator_quantile"].sel(scenario="shifted", indicator="rate", quantile=0.5)
-    np.testing.assert_allclose(median.get_ydata(), q.to_numpy())
+    # nothing observed: no year before the file's (2023) is worth a fan; one year is drawn as a box
+    np.testing.assert_allclose(median.get_ydata(), [q.sel(year=2023).item()] * 2)
+    assert median.get_xdata().tolist() == [2022.75, 2023.25]
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks == [2023]  # years, never fractions of one
     (marker,) = _by_gid(ax, "target-rate_low")
     assert marker.get_ydata()[0] == pytest.approx(0.06)
+
+
+def test_fan_starts_at_the_last_observed_year_and_history_keeps_its_gaps(tmp_path):
+    """Observed in 2020 and 2022 (not 2021): the fan starts from 2022, the observed points are marked
+    and 2020 is not joined to 2022 across the gap."""
+    path = make_rich_project(tmp_path)
+    with (path.parent.parent / "calibration" / "data" / "testland.csv").open("a", encoding="utf-8") as f:
+        f.write("Testland,level,2022,1-12,108,亿元,,2023-02-15,test fixture,水平108亿元,\n")
+    res = sim.run(path, paths=2000, seed=7)
+    ax = charts.fan_chart(res, "level", lang="en").axes[0]
+    (median,) = _by_gid(ax, "median")
+    assert median.get_xdata().tolist() == [2022, 2023]
+    (last,) = _by_gid(ax, "last-observed")
+    assert (last.get_xdata()[0], last.get_ydata()[0]) == (2022, pytest.approx(0.108))
+    (hist,) = _by_gid(ax, "history")
+    xs = np.asarray(hist.get_xdata(), float)
+    assert xs[0] == 2020 and np.isnan(xs[1]) and xs[2] == 2022  # a gap stays a gap
+    assert hist.get_marker() == "o"  # every observed point marked
+    assert not any(p.get_paths()[0].vertices[:, 0].min() < 2022 for p in _polys(ax))
 
 
 def test_fan_chart_draws_into_a_given_axes_without_touching_global_state(rich):
@@ -286,3 +309,23 @@ def test_cjk_font_detection_finds_an_installed_font():
 
     path = font_manager.findfont(font_manager.FontProperties(family=found), fallback_to_default=False)
     assert charts._has_chinese(path)
+
+
+def test_tornados_draw_only_the_assumptions_that_move_a_probability():
+    import pandas as pd
+
+    def row(target, process, swing):
+        return {"target": target, "assumption": f"{process} mean", "step": "±1", "p_low": 0.5 - swing / 2,
+                "p_base": 0.5, "p_high": 0.5 + swing / 2, "swing": swing, "process": process, "moved": "mean",
+                "size": 1.0, "unit": "%"}
+
+    table = pd.DataFrame([row("t1", "g", 0.2), row("t1", "h", 0.0), row("t2", "g", 0.0), row("t2", "h", 0.0)])
+    fig = charts.tornado_grid(table, ["t1", "t2"], lang="en", names={"t1": "Target one"})
+    first, second = fig.axes[:2]
+    assert [t.get_text() for t in first.get_yticklabels()] == ["g mean ±1.0 pp"]
+    assert len(first.patches) == 2  # one bar down, one up
+    assert first.get_title(loc="left") == "Target one (base 50%)"
+    assert _by_gid(second, "no-move") and not second.patches
+    assert charts.unmoving(table) == ["h mean ±1.0 pp"]
+    assert charts.unmoving(table, "zh") == ["h 均值 ±1.0个百分点"]
+    _render_strict(fig)

@@ -50,3 +50,10 @@ def test_exit_codes():
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     usage = subprocess.run([sys.executable, "-m", "sim.cli", "run"], capture_output=True, text=True)
     assert usage.returncode == 2
+
+
+def test_the_cli_loads_no_heavy_module_before_its_signal_handlers():
+    probe = ("import sys, sim.cli; print(sorted(m for m in ('numpy', 'pandas', 'xarray', 'numba', "
+             "'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

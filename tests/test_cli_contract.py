@@ -42,6 +42,9 @@ INVOCATIONS = [
     ("fixture", ["sweep", SCEN, "--workers", "1", "--paths", "1000", "--process", "g", "--out", "sweep.zarr"], ["sweep.zarr"]),
     ("fixture", ["sweep", SCEN, "--scheduler", "{scheduler}", "--paths", "1000", "--process", "g",
                  "--as-of", "2022-06-30"], []),
+    ("fixture", ["track", SCEN, "--from", "2023-01-31", "--to", "2023-03-31", *FAST, "--threads", "1",
+                 "--chart", "track.png", "--lang", "zh"], ["track.png"]),
+    ("fixture", ["track", SCEN, "--paths", "1000", "--json"], []),
     ("fixture", ["calibrate", "--model", "ar1", "--root", ".", "--region", "Testland",
                  "--as-of", "2023-01-01"], None),  # too little data: a clean exit 2, nothing written
     ("shipped", ["calibrate", "--region", "Jinan", "--as-of", "2025-07-31", "--root", "."],
@@ -141,4 +144,4 @@ def test_every_invocation(where, argv, writes, tmp_path, shipped, monkeypatch, c
     if "--json" in argv:
         json.loads(out)
     if argv[0] == "run" and "--json" not in argv:
-        assert "P(weighted)" in out
+        assert ("P(加权)" if "zh" in argv else "P(weighted)") in out, out
