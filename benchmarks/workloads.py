@@ -33,7 +33,7 @@ class Workload:
 WIDE = Workload("a", "8 indicators x 5 annual steps x 3 scenarios",
                 FIXTURES / "wide8" / "scenarios" / "benchland-2025.yaml")
 MONTHLY = Workload("b", "4 indicators x 60 monthly steps x 3 scenarios",
-                   FIXTURES / "monthly4" / "scenarios" / "monthland-2025.yaml")
+                   FIXTURES / "monthly4" / "scenarios" / "monthland-2060.yaml")
 EXAMPLE = ROOT / "scenarios" / "jinan-2025.yaml"
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from sim.targets import CLASSES, NOT_SIMULATED
 
@@ -54,7 +54,8 @@ def class_rates(outcomes: pd.DataFrame, as_of: dt.date | None = None) -> dict[st
 
     def nll(theta: np.ndarray) -> float:
         mu, kappa = 1 / (1 + math.exp(-theta[0])), math.exp(theta[1])
-        return -float(np.sum(stats.betabinom.logpmf(m_arr, n_arr, mu * kappa, (1 - mu) * kappa)))
+        a, b = mu * kappa, (1 - mu) * kappa  # the beta-binomial log-likelihood without its binomial
+        return -float(np.sum(special.betaln(m_arr + a, n_arr - m_arr + b) - special.betaln(a, b)))
 
     pooled = (m_arr.sum() + 0.5) / (n_arr.sum() + 1.0)
     res = optimize.minimize(nll, [math.log(pooled / (1 - pooled)), math.log(10.0)], method="L-BFGS-B",
