@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import SimError
+from sim.labels import grid
 from sim.output import write_text
 
 FIELDS = ("kind", "indicator", "indicator_text", "value", "unit", "comparator", "implied", "modality",
@@ -698,9 +699,4 @@ def table(records: list[Record]) -> str:
                      r.modality or "", str(r.base or ""), str(r.period or ""), r.months or "",
                      r.indicator_text])
 
-    def width(s: str) -> int:
-        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
-                     for row in rows)
+    return "\n".join(grid(rows))

@@ -23,7 +23,7 @@ from sim import api, bounds, labels, observations
 from sim.errors import SimError
 from sim.plan import data_names
 from sim.results import ALL, WEIGHTED, Results
-from sim.spec import ScenarioFile, find_root
+from sim.spec import find_root
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,8 @@ class Track:
 
 def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
     """The month-ends from the first on or after ``start`` to the first on or after ``end``."""
-    out = []
-    year, month = start.year, start.month
-    while True:
-        nxt = dt.date(year + month // 12, month % 12 + 1, 1)
-        last = nxt - dt.timedelta(days=1)
-        out.append(last)
-        if last >= end:
-            return out
-        year, month = nxt.year, nxt.month
+    last = pd.Timestamp(end) + pd.offsets.MonthEnd(0)  # rolls forward, stays on a month-end
+    return [d.date() for d in pd.date_range(start, last, freq="ME")]
 
 
 def last_published(obs: pd.DataFrame, region: str, year: int, names: set[str]) -> dt.date | None:
@@ -110,11 +103,10 @@ def track(scenario_path: str | Path, *, start: dt.date | None = None, end: dt.da
     of the file's year) to ``end`` (default: the last publication of a figure on the year, of the
     region or the nation, that a target is built from); ``progress(date, new_data)`` after each date."""
     path = Path(scenario_path)
-    scenario = ScenarioFile.load(path)
-    root = find_root(path)
-    every = observations.load(root / "calibration" / "data")
-    start = start or dt.date(scenario.year, 1, 1)
     inputs = api.load_inputs(path)
+    scenario = inputs.scenario
+    every = observations.load(find_root(path) / "calibration" / "data")
+    start = start or dt.date(scenario.year, 1, 1)
     if end is None:  # nothing published on the year yet: the year's first month-end alone
         names = set().union(*(data_names(inputs.model, t.indicator) for t in scenario.targets.values()
                               if t.indicator in inputs.model.indicators))
